@@ -419,8 +419,7 @@ def _check_weights(weights, n_components: int) -> np.ndarray:
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != (n_components,):
         raise ValueError(
-            f"weights must have one entry per component ({n_components}); "
-            f"got shape {weights.shape}"
+            f"weights must have one entry per component ({n_components}); got shape {weights.shape}"
         )
     if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
         raise ValueError(f"weights must be finite and positive; got {weights.tolist()}")

@@ -19,6 +19,7 @@ from scipy.stats import chi2
 
 __all__ = [
     "affine_map",
+    "density_1d",
     "ellipse_outline",
     "ellipse_outlines",
     "ellipsoid_mesh",
@@ -271,9 +272,7 @@ def _unit_sphere_mesh(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
     lower = ring_start[1:, None]
     band_a = np.stack([upper + j, lower + j, lower + j_next], axis=-1).reshape(-1, 3)
     band_b = np.stack([upper + j, lower + j_next, upper + j_next], axis=-1).reshape(-1, 3)
-    bottom = np.column_stack(
-        [ring_start[-1] + j, np.full(cols, south), ring_start[-1] + j_next]
-    )
+    bottom = np.column_stack([ring_start[-1] + j, np.full(cols, south), ring_start[-1] + j_next])
     faces = np.vstack([top, band_a, band_b, bottom]).astype(np.intp)
     vertices.flags.writeable = False
     faces.flags.writeable = False
@@ -394,3 +393,46 @@ def _check_axes(axes: Sequence[int], dim: int) -> list[int]:
     if any(not 0 <= a < dim for a in axes):
         raise ValueError(f"axes must lie in [0, {dim}); got {axes}")
     return axes
+
+
+# --------------------------------------------------------------------------- 1-D
+
+
+def density_1d(grid, weights, means, variances) -> tuple[np.ndarray, np.ndarray]:
+    """The density of a one-dimensional mixture on a grid, in total and per component.
+
+    Parameters
+    ----------
+    grid : array-like of shape (g,)
+    weights : array-like of shape (K,)
+        Mixing proportions; each component's curve is scaled by its weight, so the
+        components add up to the total.
+    means : array-like of shape (K,)
+    variances : array-like of shape (K,), >= 0
+        A zero variance (a collapsed component) gives a zero curve, never NaN.
+
+    Returns
+    -------
+    total : ndarray of shape (g,)
+    per_component : ndarray of shape (K, g)
+        ``weights[k] * N(grid; means[k], variances[k])``.
+    """
+    grid = np.asarray(grid, dtype=np.float64).ravel()
+    weights = np.asarray(weights, dtype=np.float64).ravel()
+    means = np.asarray(means, dtype=np.float64).ravel()
+    variances = np.asarray(variances, dtype=np.float64).ravel()
+    if not weights.shape == means.shape == variances.shape:
+        raise ValueError(
+            "weights, means and variances must have the same shape (K,); got "
+            f"{weights.shape}, {means.shape} and {variances.shape}"
+        )
+    if np.any(variances < 0):
+        raise ValueError("variances must be >= 0")
+    per_component = np.zeros((means.shape[0], grid.shape[0]))
+    positive = variances > 0
+    sd = np.sqrt(variances[positive])
+    z = (grid[None, :] - means[positive, None]) / sd[:, None]
+    per_component[positive] = (
+        weights[positive, None] * np.exp(-0.5 * z**2) / (sd[:, None] * np.sqrt(2.0 * np.pi))
+    )
+    return per_component.sum(axis=0), per_component

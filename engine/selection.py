@@ -1,0 +1,224 @@
+"""Model order selection: a grid of (K, covariance type) candidates, scored and ranked.
+
+Every candidate is fitted from the best of several starts (screened on a
+subsample, refined on all the data; see :func:`engine.em.screen_starts`) and
+scored by BIC, AIC and ICL with scikit-learn's sign: **lower is better**.
+
+A candidate can be fitted and still be nonsense.  The classic case is a column
+with repeated values (integer-valued columns are common): a component collapses
+onto the rows that share one value, its variance along that column falls to the
+``reg_covar`` floor, its likelihood soars, and BIC then prefers it.  mclust
+reports such candidates as NA; here they are kept in the table with
+``status='spurious'`` and the reason, and are never chosen as the best model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .covariance import COVARIANCE_TYPES
+from .em import FitError, FitSettings, fit_iter
+from .mixture import Mixture, as_float_matrix
+
+CRITERIA = ("bic", "aic", "icl")
+
+# A component's variance along a feature, above the reg_covar floor, below this
+# fraction of the data's own variance on that feature, means it sits on (nearly)
+# identical values: a degenerate fit, not a cluster.
+COLLAPSE_VARIANCE_RATIO = 1e-5
+
+SWEEP_N_INIT = 4
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """One fitted (K, covariance type) candidate of a sweep."""
+
+    n_components: int
+    covariance_type: str
+    log_likelihood: float  # total over the data
+    n_parameters: int
+    bic: float
+    aic: float
+    icl: float
+    converged: bool
+    n_iter: int
+    status: str  # 'ok', 'not converged', 'spurious', 'singular' or 'failed'
+    reason: str
+    mixture: Mixture | None = None
+
+    @property
+    def eligible(self) -> bool:
+        """Whether this candidate may be chosen as the best model."""
+        return self.status in ("ok", "not converged")
+
+    def score(self, criterion: str) -> float:
+        return getattr(self, check_criterion(criterion))
+
+    def to_dict(self) -> dict:
+        return {
+            "n_components": self.n_components,
+            "covariance_type": self.covariance_type,
+            "log_likelihood": self.log_likelihood,
+            "n_parameters": self.n_parameters,
+            "bic": self.bic,
+            "aic": self.aic,
+            "icl": self.icl,
+            "converged": self.converged,
+            "n_iter": self.n_iter,
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    candidates: tuple
+    best: Candidate | None
+    criterion: str
+    cancelled: bool = False
+
+
+def check_criterion(criterion: str) -> str:
+    criterion = criterion.lower()
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
+    return criterion
+
+
+def degeneracy_reason(mixture: Mixture, n_samples: int, data_variance: np.ndarray) -> str:
+    """Why a fitted mixture is spurious, or '' if it is not.
+
+    Parameters
+    ----------
+    mixture : the fitted parameters
+    n_samples : rows the mixture was fitted on
+    data_variance : ndarray of shape (d,), the data's variance per feature
+    """
+    n_features = mixture.n_features
+    sizes = mixture.weights * n_samples
+    full = mixture.full_covariances()
+    reg = mixture.reg_covar if np.isfinite(mixture.reg_covar) else 0.0
+    for k in range(mixture.n_components):
+        if sizes[k] < n_features + 1:
+            return (
+                f"component {k + 1} has an effective size of {sizes[k]:.3g} points, "
+                f"fewer than d + 1 = {n_features + 1}"
+            )
+        variances = np.diag(full[k]) - reg
+        for j in np.flatnonzero(data_variance > 0):
+            if variances[j] < COLLAPSE_VARIANCE_RATIO * data_variance[j]:
+                return (
+                    f"component {k + 1} has collapsed onto repeated values of feature "
+                    f"{j + 1} (variance {variances[j] + reg:.3g} against the data's "
+                    f"{data_variance[j]:.3g})"
+                )
+    return ""
+
+
+def fit_candidate(
+    X: np.ndarray, n_components: int, settings: FitSettings, data_variance: np.ndarray
+) -> Candidate:
+    """Fit and diagnose one candidate; never raises for a data problem."""
+    cov_type = settings.covariance_type
+    try:
+        last = None
+        for last in fit_iter(X, replace(settings, n_components=n_components)):
+            pass
+    except FitError as err:
+        text = str(err)
+        status = "singular" if "singular" in text or "collapsed" in text else "failed"
+        nan = float("nan")
+        return Candidate(n_components, cov_type, nan, 0, nan, nan, nan, False, 0, status, text)
+    crit = last.criteria()
+    reason = degeneracy_reason(last.mixture, X.shape[0], data_variance)
+    if reason:
+        status = "spurious"
+    elif not last.converged:
+        status = "not converged"
+        reason = " ".join(last.events) or f"stopped after {last.iteration} iterations"
+    else:
+        status = "ok"
+    return Candidate(
+        n_components=n_components,
+        covariance_type=cov_type,
+        log_likelihood=crit["log_likelihood"],
+        n_parameters=crit["n_parameters"],
+        bic=crit["bic"],
+        aic=crit["aic"],
+        icl=crit["icl"],
+        converged=last.converged,
+        n_iter=last.iteration,
+        status=status,
+        reason=reason,
+        mixture=last.mixture,
+    )
+
+
+def sweep_settings(settings: FitSettings | None = None) -> FitSettings:
+    """Defaults for a sweep: several screened starts per candidate."""
+    if settings is None:
+        return FitSettings(n_init=SWEEP_N_INIT)
+    return settings
+
+
+def select_iter(
+    X,
+    n_components: Sequence[int] = range(1, 10),
+    covariance_types: Sequence[str] = COVARIANCE_TYPES,
+    settings: FitSettings | None = None,
+) -> Iterator[Candidate]:
+    """Fit every (K, covariance type) of the grid, yielding each candidate when done.
+
+    Stop the sweep by not asking for the next candidate.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+    """
+    X = as_float_matrix(X)
+    settings = sweep_settings(settings).validate()
+    ks = sorted({int(k) for k in n_components})
+    if not ks or ks[0] < 1:
+        raise ValueError(f"the numbers of components must be >= 1; got {list(n_components)}")
+    data_variance = X.var(axis=0)
+    for cov_type in covariance_types:
+        cov_settings = replace(settings, covariance_type=cov_type).validate()
+        for k in ks:
+            yield fit_candidate(X, k, cov_settings, data_variance)
+
+
+def best_candidate(candidates: Sequence[Candidate], criterion: str = "bic") -> Candidate | None:
+    """The eligible candidate with the lowest criterion (never a spurious or singular one)."""
+    criterion = check_criterion(criterion)
+    eligible = [c for c in candidates if c.eligible and np.isfinite(c.score(criterion))]
+    if not eligible:
+        return None
+    return min(eligible, key=lambda c: (c.score(criterion), c.n_parameters))
+
+
+def select(
+    X,
+    n_components: Sequence[int] = range(1, 10),
+    covariance_types: Sequence[str] = COVARIANCE_TYPES,
+    settings: FitSettings | None = None,
+    criterion: str = "bic",
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Selection:
+    """Run the whole grid; report progress per candidate; stop early when asked."""
+    criterion = check_criterion(criterion)
+    total = len(set(n_components)) * len(covariance_types)
+    candidates = []
+    cancelled = False
+    for candidate in select_iter(X, n_components, covariance_types, settings):
+        candidates.append(candidate)
+        if on_progress is not None:
+            on_progress(len(candidates), total)
+        if should_stop is not None and should_stop():
+            cancelled = len(candidates) < total
+            break
+    return Selection(tuple(candidates), best_candidate(candidates, criterion), criterion, cancelled)

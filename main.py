@@ -1,0 +1,211 @@
+"""GMM Studio: entry point.
+
+    python main.py [DATA.csv]                      open the GUI
+    python main.py generate SCENARIO -o FILE.csv   write a synthetic data set
+    python main.py fit DATA.csv [options]          fit / select a model headless
+
+Bad input exits with status 2 and one line on stderr naming the file, line
+and column; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_BAD_INPUT = 2
+EXIT_NO_MODEL = 1
+
+
+class UsageError(Exception):
+    """A user's mistake on the command line or in the data: one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not the usage block
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_components(spec: str) -> list[int]:
+    """'3' | '1-8' | '2,4,6' -> sorted list of positive ints."""
+    values: set[int] = set()
+    try:
+        for part in spec.split(","):
+            part = part.strip()
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                values.update(range(lo, hi + 1))
+            else:
+                values.add(int(part))
+    except ValueError:
+        raise UsageError(
+            f"--components {spec!r}: expected a number, a range like 1-8 or a list like 2,4,6"
+        ) from None
+    if not values or min(values) < 1:
+        raise UsageError(f"--components {spec!r}: numbers of components must be >= 1")
+    return sorted(values)
+
+
+def parse_covariance(spec: str) -> list[str]:
+    from engine.covariance import COVARIANCE_TYPES
+
+    if spec.strip().lower() == "all":
+        return list(COVARIANCE_TYPES)
+    types = [s.strip().lower() for s in spec.split(",") if s.strip()]
+    bad = [t for t in types if t not in COVARIANCE_TYPES]
+    if bad or not types:
+        raise UsageError(
+            f"--covariance {spec!r}: expected {', '.join(COVARIANCE_TYPES)}, a comma list or all"
+        )
+    return list(dict.fromkeys(types))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine.datasets import SCENARIOS
+    from engine.init import INIT_METHODS
+    from engine.selection import SWEEP_N_INIT
+
+    parser = _Parser(prog="main.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    gen = sub.add_parser("generate", help="write a synthetic data set with its true labels")
+    gen.add_argument("scenario", choices=[*SCENARIOS, "random"])
+    gen.add_argument("-o", "--output", required=True)
+    gen.add_argument("--n", type=int, default=None, help="rows (default 300, random: 1000)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--dim", type=int, default=2, help="random: number of features")
+    gen.add_argument("--components", type=int, default=3, help="random: number of components")
+    gen.add_argument("--separation", type=float, default=3.0, help="random: c-separation")
+
+    fit = sub.add_parser("fit", help="fit one model or select among a grid")
+    fit.add_argument("data")
+    fit.add_argument("--columns", help="feature columns, comma separated")
+    fit.add_argument("--label-column", help="true classes, for ARI / NMI / accuracy")
+    fit.add_argument("-k", "--components", default="1-9", help="3 | 1-8 | 2,4,6 (default 1-9)")
+    fit.add_argument("--covariance", default="all", help="full|tied|diag|spherical, list or all")
+    fit.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"])
+    fit.add_argument("--init", default="kmeans", choices=list(INIT_METHODS))
+    fit.add_argument("--n-init", type=int, default=SWEEP_N_INIT)
+    fit.add_argument("--max-iter", type=int, default=None)
+    fit.add_argument("--tol", type=float, default=None)
+    fit.add_argument("--reg-covar", type=float, default=None)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("-o", "--output", help="labeled CSV to write")
+    fit.add_argument("--model", help="model JSON to write")
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def command_generate(args) -> int:
+    from engine import datasets
+    from engine.io import write_array_csv
+
+    try:
+        if args.scenario == "random":
+            ds = datasets.make_random_mixture(
+                n=args.n or 1000,
+                dim=args.dim,
+                n_components=args.components,
+                separation=args.separation,
+                seed=args.seed,
+            )
+        else:
+            ds = datasets.make_scenario(args.scenario, n=args.n or 300, seed=args.seed)
+    except ValueError as err:
+        raise UsageError(f"generate {args.scenario}: {err}") from None
+    write_array_csv(args.output, ds.X, ds.feature_names, ds.labels + 1, label_name="label")
+    print(f"wrote {ds.X.shape[0]} rows x {ds.X.shape[1]} features ({ds.name}) to {args.output}")
+    return 0
+
+
+def _settings(args):
+    from engine.em import FitSettings
+
+    kwargs = {"init": args.init, "n_init": args.n_init, "random_state": args.seed}
+    for name in ("max_iter", "tol", "reg_covar"):
+        value = getattr(args, name)
+        if value is not None:
+            kwargs[name] = value
+    try:
+        return FitSettings(**kwargs).validate()
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def command_fit(args) -> int:
+    from engine import io, report
+    from engine.selection import best_candidate, select_iter
+
+    ks = parse_components(args.components)
+    cov_types = parse_covariance(args.covariance)
+    settings = _settings(args)
+    table = io.read_csv(args.data)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    X = table.features(columns, label_column=args.label_column)
+    feature_names = columns or [c for c in table.numeric_columns() if c != args.label_column]
+    true = table.labels(args.label_column) if args.label_column else None
+
+    total = len(ks) * len(cov_types)
+    candidates = []
+    for candidate in select_iter(X, ks, cov_types, settings):
+        candidates.append(candidate)
+        if total > 1:
+            print(
+                f"  [{len(candidates)}/{total}] K={candidate.n_components} "
+                f"{candidate.covariance_type}: {candidate.status}",
+                file=sys.stderr,
+            )
+    best = best_candidate(candidates, args.criterion)
+    print(report.candidates_table(candidates, args.criterion, best))
+    if best is None:
+        print(f"error: {args.data}: no candidate gave a valid model", file=sys.stderr)
+        return EXIT_NO_MODEL
+    print(report.model_summary(best, feature_names, args.criterion))
+    if true is not None:
+        print(report.label_scores(X, true, best, settings.random_state))
+    if args.output:
+        io.write_labeled_csv(args.output, table, best.mixture.predict_proba(X))
+        print(f"wrote labeled CSV to {args.output}")
+    if args.model:
+        io.write_json_atomic(args.model, report.model_json(best, candidates, feature_names, X))
+        print(f"wrote model JSON to {args.model}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in ("fit", "generate", "-h", "--help"):
+        if len(argv) > 1:
+            print("error: the GUI takes at most one DATA.csv argument", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        from gui.app import run_gui
+
+        return run_gui(argv[0] if argv else None)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "generate":
+            return command_generate(args)
+        return command_fit(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as err:  # DataError, FitError and validation: a user's mistake
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as err:
+        print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from . import covariance as cov_mod
 from .covariance import SufficientStatistics
@@ -88,14 +89,17 @@ def initial_labels(
     seed = int(rng.integers(2**31 - 1))
     if method == "kmeans":
         sample = _subsample(X, _KMEANS_MAX_ROWS, rng)
-        with warnings.catch_warnings():
+        # One thread: on two cores OpenMP's spinning workers make a small k-means
+        # 100x slower (measured: 460 ms against 4 ms on 300 rows).
+        with warnings.catch_warnings(), threadpool_limits(1):
             # Fewer distinct clusters than K is handled below by the distinct-points check.
             warnings.simplefilter("ignore", ConvergenceWarning)
             km = KMeans(n_clusters=n_components, n_init=1, random_state=seed).fit(sample)
         return _nearest_seed_labels(X, km.cluster_centers_, chunk_size)
     if method == "k-means++":
         sample = _subsample(X, _KMEANS_MAX_ROWS, rng)
-        seeds, _ = kmeans_plusplus(sample, n_components, random_state=seed)
+        with threadpool_limits(1):
+            seeds, _ = kmeans_plusplus(sample, n_components, random_state=seed)
         return _nearest_seed_labels(X, seeds, chunk_size)
     if method == "random-from-data":
         distinct = np.unique(_subsample(X, 10 * _KMEANS_MAX_ROWS, rng), axis=0)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
+import itertools
 import json
 import math
 import os
@@ -218,16 +220,30 @@ def read_csv(
     """
     path = os.fsdecode(path)
     data = _read_bytes(path)
+    n_bytes = len(data)
     text = _decode(data, path)
+    del data  # a large file is held three times over otherwise: bytes, text, cells
     if not text.strip():
         raise DataError("is empty", path=path)
+    with _gc_paused():
+        table = _parse_text(text, path, n_bytes, progress, should_stop)
+    if not table.numeric:
+        raise table._non_numeric_error(table.header[0], "; the file has no numeric column")
+    if progress is not None:
+        progress(n_bytes, n_bytes)
+    return table
+
+
+def _parse_text(text, path, n_bytes, progress, should_stop) -> Table:
     delimiter = _sniff_delimiter(text)
     decimal_comma = delimiter != ","
-    records, lines = _read_records(text, delimiter, path, len(data), progress, should_stop)
+    records, lines, counts = _read_records(text, delimiter, path, n_bytes, progress, should_stop)
     if not records:
         raise DataError("is empty", path=path)
+    del text
 
-    ragged = _first_ragged(records)
+    differs = counts != counts[0]
+    ragged = int(np.argmax(differs)) if differs.any() else None
     has_header = _looks_like_header(records[:ragged], decimal_comma)
     if ragged is not None:
         raise _ragged_error(records, lines, ragged, has_header, path)
@@ -249,20 +265,31 @@ def read_csv(
         values = _parse_column(cells, decimal_comma)
         if values is not None and not np.isnan(values).all():
             numeric[name] = values
-    table = Table(
+    return Table(
         path=path,
         header=header,
         rows=records,
         numeric=numeric,
         delimiter=delimiter,
         has_header=has_header,
-        line_numbers=np.asarray(lines, dtype=np.int64),
+        line_numbers=lines,
     )
-    if not numeric:
-        raise table._non_numeric_error(header[0], "; the file has no numeric column")
-    if progress is not None:
-        progress(len(data), len(data))
-    return table
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while millions of cell lists are made.
+
+    Each batch of new lists triggers a collection that walks all the older ones,
+    which makes reading three times slower; none of them can be garbage.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_bytes(path: str) -> bytes:
@@ -311,39 +338,45 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _read_records(text, delimiter, path, n_bytes, progress, should_stop):
-    """Non-blank records, and the 1-based physical line on which each starts."""
+    """The non-blank records, the physical line where each starts and its field count.
+
+    Returns records (list of n lists of str), lines and counts (arrays of shape (n,)).
+    """
     # newline=None: '\r\n', '\r' and '\n' all end a line, as an editor counts them.
     source = io.StringIO(text, newline=None)
     reader = csv.reader(source, delimiter=delimiter)
-    records, lines = [], []
-    line, countdown = 1, _PROGRESS_EVERY
+    records = []
     try:
-        for record in reader:
-            if len(record) > 1 or (record and record[0].strip()):
-                records.append(record)
-                lines.append(line)
-                countdown -= 1
-                if countdown == 0:
-                    countdown = _PROGRESS_EVERY
-                    _check_stop(should_stop, path)
-                    if progress is not None:
-                        progress(min(n_bytes, source.tell() * n_bytes // len(text)), n_bytes)
-            line = reader.line_num + 1
+        while chunk := list(itertools.islice(reader, _PROGRESS_EVERY)):
+            records += chunk
+            _check_stop(should_stop, path)
+            if progress is not None:
+                progress(min(n_bytes, source.tell() * n_bytes // len(text)), n_bytes)
     except csv.Error as err:
         raise DataError(str(err), path=path, line=reader.line_num) from err
-    return records, lines
+    n = len(records)
+    if reader.line_num == n:
+        lines = np.arange(1, n + 1)
+    else:
+        # A quoted cell holds line breaks: a record spans one line more per break.
+        spans = np.fromiter(
+            (1 + sum(cell.count("\n") for cell in record) for record in records), np.int64, n
+        )
+        lines = np.cumsum(spans) - spans + 1
+    counts = np.fromiter(map(len, records), np.intp, n)
+    # csv gives [] for an empty line and [' '] for spaces only; only short records can be blank.
+    blank = [i for i in np.flatnonzero(counts <= 1).tolist() if not "".join(records[i]).strip()]
+    if blank:
+        keep = np.ones(n, dtype=bool)
+        keep[blank] = False
+        records = list(itertools.compress(records, keep.tolist()))
+        lines, counts = lines[keep], counts[keep]
+    return records, lines, counts
 
 
 def _check_stop(should_stop, path):
     if should_stop is not None and should_stop():
         raise InterruptedError(f"reading {path} was stopped")
-
-
-def _first_ragged(records: list[list[str]]) -> int | None:
-    """Index of the first record whose field count differs from the first one's."""
-    counts = np.fromiter(map(len, records), dtype=np.intp, count=len(records))
-    differs = counts != counts[0]
-    return int(np.argmax(differs)) if differs.any() else None
 
 
 def _ragged_error(records, lines, index, has_header, path) -> DataError:
@@ -355,7 +388,7 @@ def _ragged_error(records, lines, index, has_header, path) -> DataError:
     span = sum(cell.count("\n") for cell in records[index])
     if span:
         reason += f"; a quoted cell runs to line {lines[index] + span}: is a closing quote missing?"
-    return DataError(reason, path=path, line=lines[index])
+    return DataError(reason, path=path, line=int(lines[index]))
 
 
 def _looks_like_header(records: list[list[str]], decimal_comma: bool) -> bool:

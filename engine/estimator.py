@@ -1,0 +1,221 @@
+"""A scikit-learn-compatible ``GaussianMixture`` over the engine's EM.
+
+Drop-in for ``sklearn.mixture.GaussianMixture`` in pipelines and notebooks:
+same constructor parameters, methods and fitted attributes.  Two deliberate
+differences, both about reaching the optimum a user expects:
+
+* ``tol`` is relative: EM stops when the mean log-likelihood changes by less
+  than ``tol * (1 + |mean log-likelihood|)``; the default 1e-6 converges where
+  scikit-learn's absolute 1e-3 often stops early.  ``max_iter`` defaults to 1000.
+* ``lower_bound_`` is the mean log-likelihood of the *final* parameters
+  (scikit-learn reports that of the parameters before the last M-step).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
+
+from .em import DEFAULT_MAX_ITER, DEFAULT_REG_COVAR, DEFAULT_TOL, FitSettings, fit_iter
+from .init import mixture_from_parameters
+from .mixture import Mixture, as_float_matrix
+
+_SKLEARN_INIT_NAMES = {
+    "kmeans": "kmeans",
+    "k-means++": "k-means++",
+    "random": "random",
+    "random_from_data": "random-from-data",
+    "random-from-data": "random-from-data",
+}
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture fitted by EM (scikit-learn's interface).
+
+    Parameters
+    ----------
+    n_components : int, default 1
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default 'full'
+    tol : float, default 1e-6 (relative; see the module docstring)
+    reg_covar : float, default 1e-6, added to the covariances' diagonals
+    max_iter : int, default 1000
+    n_init : int, default 1; the best of n_init full runs is kept
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}
+    weights_init, means_init, precisions_init : given initial parameters
+    random_state : int, Generator or None
+    warm_start : bool; start the next ``fit`` from the last solution
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=DEFAULT_TOL,
+        reg_covar=DEFAULT_REG_COVAR,
+        max_iter=DEFAULT_MAX_ITER,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ fitting
+    def _settings(self, seed) -> FitSettings:
+        if self.init_params not in _SKLEARN_INIT_NAMES:
+            raise ValueError(
+                f"init_params must be one of {', '.join(_SKLEARN_INIT_NAMES)}; "
+                f"got {self.init_params!r}"
+            )
+        return FitSettings(
+            n_components=self.n_components,
+            covariance_type=self.covariance_type,
+            init=_SKLEARN_INIT_NAMES[self.init_params],
+            tol=self.tol,
+            max_iter=self.max_iter,
+            reg_covar=self.reg_covar,
+            n_init=1,
+            random_state=seed,
+        ).validate()
+
+    def _given_start(self, X) -> Mixture | None:
+        if self.warm_start and hasattr(self, "mixture_"):
+            return self.mixture_
+        if self.means_init is None and self.weights_init is None and self.precisions_init is None:
+            return None
+        if self.means_init is None:
+            # scikit-learn allows weights or precisions alone; estimate the means first.
+            seeded = _run(X, self._settings(self._seeds(1)[0]), None)
+            means = seeded.mixture.means
+        else:
+            means = self.means_init
+        return mixture_from_parameters(
+            self.covariance_type,
+            weights=self.weights_init,
+            means=means,
+            precisions=self.precisions_init,
+            X=X,
+            reg_covar=self.reg_covar,
+        )
+
+    def _seeds(self, count: int) -> list:
+        rs = self.random_state
+        if isinstance(rs, np.random.RandomState):
+            return [int(s) for s in rs.randint(2**31 - 1, size=count)]
+        rng = np.random.default_rng(rs)
+        return [int(s) for s in rng.integers(2**31 - 1, size=count)]
+
+    def fit(self, X, y=None):
+        self.fit_predict(X, y)
+        return self
+
+    def fit_predict(self, X, y=None):
+        X = as_float_matrix(X)
+        if X.shape[0] < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {X.shape[0]}"
+            )
+        start = self._given_start(X)
+        n_runs = 1 if start is not None else int(self.n_init)
+        best = None
+        for seed in self._seeds(n_runs):
+            last = _run(X, self._settings(seed), start)
+            if best is None or last.log_likelihood > best.log_likelihood:
+                best = last
+        if not best.converged:
+            warnings.warn(
+                f"EM did not converge within max_iter={self.max_iter} iterations; "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._store(best, X.shape[1])
+        return self.mixture_.predict(X)
+
+    def _store(self, snapshot, n_features: int) -> None:
+        mixture = snapshot.mixture
+        self.mixture_ = mixture
+        self.weights_ = np.array(mixture.weights)
+        self.means_ = np.array(mixture.means)
+        self.covariances_ = np.array(mixture.covariances)
+        self.precisions_cholesky_ = np.array(mixture.precisions_cholesky)
+        self.precisions_ = _precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
+        self.converged_ = bool(snapshot.converged)
+        self.n_iter_ = int(snapshot.iteration)
+        self.lower_bound_ = float(snapshot.log_likelihood)
+        self.n_features_in_ = n_features
+
+    # ------------------------------------------------------------------ inference
+    def score_samples(self, X):
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.score_samples(X)
+
+    def score(self, X, y=None):
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.score(X)
+
+    def predict(self, X):
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.predict(X)
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.predict_proba(X)
+
+    def sample(self, n_samples=1):
+        """(X (n, d), labels (n,)), as scikit-learn's ``sample``."""
+        check_is_fitted(self, "mixture_")
+        seed = self._seeds(1)[0]
+        X, labels = self.mixture_.sample(n_samples, random_state=seed)
+        return X, labels
+
+    def bic(self, X):
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.bic(X)
+
+    def aic(self, X):
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.aic(X)
+
+    def icl(self, X):
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.icl(X)
+
+    def _n_parameters(self):
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.n_parameters()
+
+
+def _run(X, settings: FitSettings, start: Mixture | None):
+    last = None
+    for last in fit_iter(X, settings, start=start):
+        pass
+    return last
+
+
+def _precisions_from_cholesky(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
+    if covariance_type == "full":
+        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
+    if covariance_type == "tied":
+        return prec_chol @ prec_chol.T
+    return prec_chol**2

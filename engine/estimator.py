@@ -20,7 +20,14 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .em import DEFAULT_MAX_ITER, DEFAULT_REG_COVAR, DEFAULT_TOL, FitSettings, fit_iter
+from .em import (
+    DEFAULT_MAX_ITER,
+    DEFAULT_REG_COVAR,
+    DEFAULT_TOL,
+    FitSettings,
+    fit_iter,
+    run_to_end,
+)
 from .init import mixture_from_parameters
 from .mixture import Mixture, as_float_matrix
 
@@ -159,7 +166,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.means_ = np.array(mixture.means)
         self.covariances_ = np.array(mixture.covariances)
         self.precisions_cholesky_ = np.array(mixture.precisions_cholesky)
-        self.precisions_ = _precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
+        self.precisions_ = _precisions_from_cholesky(
+            self.precisions_cholesky_, self.covariance_type
+        )
         self.converged_ = bool(snapshot.converged)
         self.n_iter_ = int(snapshot.iteration)
         self.lower_bound_ = float(snapshot.log_likelihood)
@@ -207,10 +216,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
 
 def _run(X, settings: FitSettings, start: Mixture | None):
-    last = None
-    for last in fit_iter(X, settings, start=start):
-        pass
-    return last
+    return run_to_end(fit_iter(X, settings, start=start))
 
 
 def _precisions_from_cholesky(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:

@@ -202,7 +202,7 @@ class Mixture:
         X = np.vstack(
             [
                 rng.multivariate_normal(mean, cov, size=count, method="eigh")
-                for mean, cov, count in zip(self.means, full, counts)
+                for mean, cov, count in zip(self.means, full, counts, strict=True)
             ]
         )
         labels = np.repeat(np.arange(self.n_components), counts)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .covariance import COVARIANCE_TYPES
-from .em import FitError, FitSettings, fit_iter
+from .em import FitError, FitSettings, fit_iter, run_to_end
 from .mixture import Mixture, as_float_matrix
 
 CRITERIA = ("bic", "aic", "icl")
@@ -125,9 +125,7 @@ def fit_candidate(
     """Fit and diagnose one candidate; never raises for a data problem."""
     cov_type = settings.covariance_type
     try:
-        last = None
-        for last in fit_iter(X, replace(settings, n_components=n_components)):
-            pass
+        last = run_to_end(fit_iter(X, replace(settings, n_components=n_components)))
     except FitError as err:
         text = str(err)
         status = "singular" if "singular" in text or "collapsed" in text else "failed"

@@ -1,0 +1,404 @@
+"""The 2-D view: points coloured by component, shaped by true class, and each
+component's ellipses on the two chosen features; for one feature, a histogram with
+the mixture density.
+
+Every item is created once and updated in place: a frame of the animation costs
+one batch of outlines from ``engine.geometry`` plus the points whose colour changed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from engine.geometry import density_1d, ellipse_outlines, mass_to_radius, sigma_to_mass
+from gui.palette import component_colors, label_symbols, n_distinct_colors, unfitted_color
+from gui.views._common import SideLegend, export_scene, style_plot
+from gui.views._points import PointBrushes
+
+# (combo text, kind, values): sigma levels are Mahalanobis radii; masses are converted
+# with the 2-D chi-squared law, so "1 sigma" really encloses 39 % of a 2-D Gaussian.
+LEVEL_CHOICES = (
+    ("sigma", (1.0, 2.0, 3.0)),
+    ("mass", (0.5, 0.9, 0.99)),
+    ("sigma", (2.0,)),
+    ("mass", (0.95,)),
+)
+LEVEL_ALPHAS = (255, 170, 110)
+ANTIALIAS_LIMIT = 50_000
+OUTLINE_POINTS = 120
+DENSITY_GRID = 400
+
+
+def _level_text(kind: str, values: tuple) -> str:
+    if kind == "sigma":
+        masses = " / ".join(f"{100 * sigma_to_mass(v, 2):.0f}" for v in values)
+        return f"{', '.join(f'{v:g}' for v in values)} σ  ({masses} % mass)"
+    return f"{' / '.join(f'{100 * v:g}' for v in values)} % mass"
+
+
+class Plot2DView(QWidget):
+    """Scatter plot with the mixture's ellipses (d >= 2) or densities (d == 1)."""
+
+    axesChanged = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._X = None  # (m, d) displayed rows
+        self._names: list[str] = []
+        self._axes = (0, 1)
+        self._true_codes = None  # (m,) int or None
+        self._class_names: list[str] | None = None
+        self._component_names: list[str] | None = None
+        self._model = None  # (means, covariances, weights)
+        self._n_components = 0
+        self._legend_key = None
+
+        self._build_toolbar()
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground("w")
+        self.plot = self.canvas.addPlot(row=0, col=0)
+        style_plot(self.plot)
+        self.legend = SideLegend(self.canvas, row=0, col=1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._toolbar)
+        layout.addWidget(self.canvas, 1)
+
+        colors = component_colors(n_distinct_colors())
+        self._level_pens = [
+            [
+                pg.mkPen(QColor(c.red(), c.green(), c.blue(), a), width=w)
+                for a, w in zip(LEVEL_ALPHAS, (2.2, 1.5, 1.2), strict=True)
+            ]
+            for c in colors
+        ]
+        self._mean_brushes = [pg.mkBrush(c) for c in colors]
+
+        self.points = pg.ScatterPlotItem(pxMode=True, useCache=True, size=6, pen=None)
+        self.brushes = PointBrushes(self.points)
+        self.histogram = pg.PlotCurveItem(
+            fillLevel=0, pen=pg.mkPen("#777777"), brush=(150, 150, 150, 90)
+        )
+        self.total_density = pg.PlotCurveItem(pen=pg.mkPen("k", width=2.5))
+        self.means = pg.ScatterPlotItem(pxMode=True, size=16, symbol="x", pen=pg.mkPen("k"))
+        # The mixture's total sits under the component curves it is the sum of.
+        for item, z in ((self.histogram, -5), (self.points, 0), (self.total_density, 8)):
+            item.setZValue(z)
+            self.plot.addItem(item)
+        self.means.setZValue(20)
+        self.plot.addItem(self.means)
+        self._outlines: list[list[pg.PlotCurveItem]] = []  # [component][level]
+        self._component_curves: list[pg.PlotCurveItem] = []  # d == 1
+        self.clear_model()
+
+    # ------------------------------------------------------------------ construction
+
+    def _build_toolbar(self) -> None:
+        self.x_combo, self.y_combo = QComboBox(), QComboBox()
+        self.x_label, self.y_label = QLabel("x"), QLabel("y")
+        self.levels_combo = QComboBox()
+        for kind, values in LEVEL_CHOICES:
+            self.levels_combo.addItem(_level_text(kind, values))
+        self.levels_combo.setToolTip("Ellipse levels: Mahalanobis radii or enclosed probability")
+        self.shade_check = QCheckBox("shade by responsibility")
+        self.shade_check.setChecked(True)
+        self.subsample_label = QLabel()
+        self._toolbar = QHBoxLayout()
+        self._toolbar.setContentsMargins(4, 2, 4, 2)
+        for w in (
+            self.x_label,
+            self.x_combo,
+            self.y_label,
+            self.y_combo,
+            self.levels_combo,
+            self.shade_check,
+        ):
+            self._toolbar.addWidget(w)
+        self._toolbar.addStretch(1)
+        self._toolbar.addWidget(self.subsample_label)
+        self.x_combo.activated.connect(lambda _: self._on_combo(self.x_combo))
+        self.y_combo.activated.connect(lambda _: self._on_combo(self.y_combo))
+        self.levels_combo.currentIndexChanged.connect(lambda _: self._redraw_model())
+        self.shade_check.toggled.connect(lambda _: self._redraw_model())
+
+    # ------------------------------------------------------------------ data
+
+    def set_data(self, X, feature_names, display_rows, true_labels=None) -> None:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] < 1:
+            raise ValueError(f"X must be (n, d) with d >= 1; got shape {X.shape}")
+        rows = np.asarray(display_rows, dtype=np.intp)
+        self._X = X[rows]
+        self._names = [str(s) for s in feature_names]
+        d = X.shape[1]
+        self._true_codes = None
+        if true_labels is not None:
+            _, codes = np.unique(np.asarray(true_labels)[rows], return_inverse=True)
+            self._true_codes = codes.ravel()
+        for index, combo in enumerate((self.x_combo, self.y_combo)):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(self._names)
+            combo.setCurrentIndex(min(index, d - 1))
+            combo.blockSignals(False)
+        for w in (self.x_combo, self.y_combo, self.x_label, self.y_label):
+            w.setVisible(d > 2)
+        self.levels_combo.setVisible(d > 1)
+        m = rows.shape[0]
+        self.subsample_label.setText(f"showing {m:,} of {X.shape[0]:,} points")
+        self.subsample_label.setVisible(m < X.shape[0])
+        self._histogram_source = X[:, 0] if d == 1 else None
+        self.points.opts["antialias"] = m <= ANTIALIAS_LIMIT
+        self.brushes.codes = None
+        self._model = None
+        self._axes = (0, 1) if d > 1 else (0, 0)
+        self._place_points()
+        self.clear_model()
+
+    def set_class_names(self, names) -> None:
+        self._class_names = [str(s) for s in names] if names is not None else None
+        self._rebuild_legend()
+
+    def set_legend(self, names) -> None:
+        """Names of the components in the legend (default "component 1..K")."""
+        self._component_names = [str(s) for s in names] if names is not None else None
+        self._rebuild_legend()
+
+    def set_axes(self, i: int, j: int) -> None:
+        d = 0 if self._X is None else self._X.shape[1]
+        i, j = int(i), int(j)
+        if not (0 <= i < d and 0 <= j < d and i != j):
+            raise ValueError(f"axes must be two distinct features in [0, {d}); got {i}, {j}")
+        self.x_combo.setCurrentIndex(i)
+        self.y_combo.setCurrentIndex(j)
+        if (i, j) == self._axes:
+            return
+        self._axes = (i, j)
+        self._place_points()
+        self._redraw_model()
+        self.axesChanged.emit(i, j)
+
+    def axes(self) -> tuple[int, int]:
+        return self._axes
+
+    def _on_combo(self, changed: QComboBox) -> None:
+        i, j = self.x_combo.currentIndex(), self.y_combo.currentIndex()
+        if i == j:  # picking the other axis's feature swaps the two
+            i, j = (i, self._axes[0]) if changed is self.x_combo else (self._axes[1], j)
+        self.set_axes(i, j)
+
+    def _place_points(self) -> None:
+        """Positions and symbols: once per data set or axes choice, never per frame."""
+        X = self._X
+        d = X.shape[1]
+        if d == 1:
+            self._place_histogram()
+            return
+        i, j = self._axes
+        symbols = "o"
+        if self._true_codes is not None:
+            table = np.array(label_symbols(int(self._true_codes.max()) + 1), dtype=object)
+            symbols = table[self._true_codes]
+        self.points.setData(x=X[:, i], y=X[:, j], symbol=symbols, pen=None)
+        self.brushes.reapply()
+        self.plot.setLabel("bottom", self._names[i])
+        self.plot.setLabel("left", self._names[j])
+        self.plot.setRange(
+            xRange=(X[:, i].min(), X[:, i].max()),
+            yRange=(X[:, j].min(), X[:, j].max()),
+            padding=0.06,
+        )
+
+    def _place_histogram(self) -> None:
+        values = self._histogram_source
+        edges = np.histogram_bin_edges(values, bins="auto")
+        if edges.size > 101:
+            edges = np.linspace(values.min(), values.max(), 101)
+        heights, edges = np.histogram(values, bins=edges, density=True)
+        self.histogram.setData(edges, heights, stepMode="center")
+        top = float(heights.max()) if heights.size else 1.0
+        # The displayed points as a rug under the axis, with a fixed jitter.
+        jitter = np.random.default_rng(0).uniform(0.03, 0.12, self._X.shape[0])
+        self.points.setData(x=self._X[:, 0], y=-top * jitter, symbol="o", pen=None, size=5)
+        self.brushes.reapply()
+        self.plot.setLabel("bottom", self._names[0])
+        self.plot.setLabel("left", "density")
+        self.plot.setRange(
+            xRange=(values.min(), values.max()), yRange=(-0.13 * top, 1.1 * top), padding=0.04
+        )
+
+    # ------------------------------------------------------------------ model
+
+    def show_model(self, means, covariances, labels=None, confidence=None, weights=None):
+        """Draw a snapshot. ``weights`` (K,) is used by the 1-D densities only; without
+        it they take the displayed points' label proportions."""
+        if self._X is None:
+            return
+        means = np.asarray(means, dtype=np.float64)
+        covariances = np.asarray(covariances, dtype=np.float64)
+        K = means.shape[0]
+        if weights is None:
+            if labels is not None and len(labels):
+                weights = np.bincount(np.asarray(labels), minlength=K)[:K].astype(float)
+            else:
+                weights = np.ones(K)
+            weights = weights / max(weights.sum(), 1e-300)
+        self._model = (means, covariances, np.asarray(weights, dtype=np.float64))
+        self._set_point_labels(labels, confidence)
+        self._redraw_model()
+
+    def clear_model(self) -> None:
+        self._model = None
+        self._labels = None
+        self._confidence = None
+        self._n_components = 0
+        for item in (*(i for row in self._outlines for i in row), *self._component_curves):
+            item.setVisible(False)
+        self.means.setVisible(False)
+        self.total_density.setVisible(False)
+        if self._X is not None:
+            self.brushes.show_unfitted()
+        self._rebuild_legend()
+
+    def _set_point_labels(self, labels, confidence) -> None:
+        self._labels = None if labels is None else np.asarray(labels)
+        self._confidence = None if confidence is None else np.asarray(confidence)
+        self._recolour_points()
+
+    def _recolour_points(self) -> None:
+        K = self._model[0].shape[0] if self._model is not None else 1
+        self.brushes.show_labels(self._labels, self._confidence, K, self.shade_check.isChecked())
+
+    def _radii(self) -> np.ndarray:
+        kind, values = LEVEL_CHOICES[max(self.levels_combo.currentIndex(), 0)]
+        if kind == "sigma":
+            return np.asarray(values)
+        return np.array([mass_to_radius(v, 2) for v in values])
+
+    def _redraw_model(self) -> None:
+        if self._model is None or self._X is None:
+            return
+        if self._labels is not None:
+            self._recolour_points()
+        means, covariances, weights = self._model
+        K = means.shape[0]
+        if self._X.shape[1] == 1:
+            self._draw_densities(means[:, 0], covariances[:, 0, 0], weights)
+        else:
+            self._draw_ellipses(means, covariances)
+        self._n_components = K
+        self._rebuild_legend()
+
+    def _draw_ellipses(self, means, covariances) -> None:
+        K = means.shape[0]
+        radii = self._radii()
+        outlines = ellipse_outlines(means, covariances, self._axes, radii, OUTLINE_POINTS)
+        while len(self._outlines) < K:
+            row = [pg.PlotCurveItem(skipFiniteCheck=True) for _ in LEVEL_ALPHAS]
+            for item in row:
+                item.setZValue(10)
+                self.plot.addItem(item)
+            self._outlines.append(row)
+        n_colours = n_distinct_colors()
+        for k, row in enumerate(self._outlines):
+            for r, item in enumerate(row):
+                visible = k < K and r < len(radii)
+                item.setVisible(visible)
+                if visible:
+                    item.setPen(self._level_pens[k % n_colours][r])
+                    item.setData(outlines[k, r, :, 0], outlines[k, r, :, 1])
+        i, j = self._axes
+        self.means.setData(
+            x=means[:, i],
+            y=means[:, j],
+            brush=[self._mean_brushes[k % n_colours] for k in range(K)],
+        )
+        self.means.setVisible(True)
+
+    def _draw_densities(self, mu, var, weights) -> None:
+        K = mu.shape[0]
+        lo, hi = float(self._histogram_source.min()), float(self._histogram_source.max())
+        pad = 0.05 * (hi - lo or 1.0)
+        grid = np.linspace(lo - pad, hi + pad, DENSITY_GRID)
+        total, per_component = density_1d(grid, weights, mu, var)
+        self.total_density.setData(grid, total)
+        self.total_density.setVisible(True)
+        colours = component_colors(max(K, len(self._component_curves)))
+        while len(self._component_curves) < K:
+            item = pg.PlotCurveItem(skipFiniteCheck=True)
+            item.setZValue(10)
+            self.plot.addItem(item)
+            self._component_curves.append(item)
+        for k, item in enumerate(self._component_curves):
+            item.setVisible(k < K)
+            if k < K:
+                item.setPen(pg.mkPen(colours[k], width=2))
+                item.setData(grid, per_component[k])
+        _, at_means = density_1d(mu, weights, mu, var)
+        self.means.setData(
+            x=mu,
+            y=np.diag(at_means),
+            brush=[self._mean_brushes[k % n_distinct_colors()] for k in range(K)],
+        )
+        self.means.setVisible(True)
+
+    def _rebuild_legend(self) -> None:
+        K = self._n_components
+        classes = self._class_names
+        if classes is None and self._true_codes is not None:
+            classes = [f"class {c + 1}" for c in range(int(self._true_codes.max()) + 1)]
+        names = self._component_names or []
+        key = (K, tuple(names), tuple(classes or ()))
+        if key == self._legend_key:
+            return
+        self._legend_key = key
+        self.legend.clear()
+        for k, colour in enumerate(component_colors(K)):
+            name = names[k] if k < len(names) else f"component {k + 1}"
+            self.legend.add_marker(name, "o", pg.mkBrush(colour))
+        if K and self._X is not None and self._X.shape[1] == 1:
+            self.legend.add_marker("mixture", None, None, line="k")
+        for c, symbol in enumerate(label_symbols(len(classes or ()))):
+            self.legend.add_marker(classes[c], symbol, pg.mkBrush(unfitted_color()))
+
+    # ------------------------------------------------------------------ test hooks, export
+
+    def n_ellipses(self) -> int:
+        """Visible components (ellipses in 2-D, density curves in 1-D)."""
+        if self._X is not None and self._X.shape[1] == 1:
+            return sum(item.isVisible() for item in self._component_curves)
+        return sum(row[0].isVisible() for row in self._outlines)
+
+    def ellipse_points(self, k: int) -> np.ndarray:
+        """The innermost outline of component k as drawn, (p, 2) in data coordinates."""
+        item = (
+            self._component_curves if self._X.shape[1] == 1 else [row[0] for row in self._outlines]
+        )[k]
+        x, y = item.getData()
+        return np.column_stack([x, y])
+
+    def drawn_centres(self) -> np.ndarray:
+        """(K, 2): centroids of the drawn innermost outlines (the means' markers in 1-D)."""
+        one_dimensional = self._X is not None and self._X.shape[1] == 1
+        if one_dimensional or self.n_ellipses() == 0:
+            if not self.means.isVisible():
+                return np.empty((0, 2))
+            x, y = self.means.getData()
+            return np.column_stack([x, y])
+        centres = []
+        for row in self._outlines[: self.n_ellipses()]:
+            x, y = row[0].getData()
+            centres.append([x[:-1].mean(), y[:-1].mean()])  # closed: skip the repeat
+        return np.asarray(centres)
+
+    def export_image(self, path: str) -> None:
+        """PNG (or another raster format Qt knows) or SVG, chosen by the file's suffix."""
+        export_scene(self.canvas, path)
+
+
+__all__ = ["LEVEL_CHOICES", "Plot2DView"]

@@ -1,0 +1,318 @@
+"""The 3-D view: points coloured by component and one translucent ellipsoid each.
+
+Each ellipsoid is the unit sphere mesh, uploaded once, under the 4 x 4 map that
+``engine.geometry.ellipsoid_transform`` gives; a frame only changes transforms and
+point colours.
+
+The scene is the data box rescaled to a cube of half-width ``SCENE_HALF``: data far
+from the origin stays centred, and features on very different scales do not
+flatten the picture (as a 2-D plot scales each axis to its range). Every item goes
+through the same data-to-scene map, so the ellipsoids stay exact in that frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph.opengl as gl
+from OpenGL import GL
+from pyqtgraph.opengl.GLGraphicsItem import GLOptions
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMatrix4x4, QVector3D
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from engine.geometry import ellipsoid_transform, marginal, unit_sphere_mesh
+from gui.palette import component_colors, n_distinct_colors, unfitted_color
+from gui.views._points import certainty
+
+SCENE_HALF = 10.0
+# Each axis along an edge of the data box, labelled at the middle of that edge, just
+# outside the box: (start, end, label position, label alignment), in units of the
+# box's half-width. Seen from the default camera (front right, above) they are the
+# front, right and left-front edges, so their labels sit outside the cloud of points;
+# the vertical axis is labelled above its top, reading rightwards into the empty sky.
+_CENTRED = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter
+AXIS_EDGES = (
+    ((-1, -1, -1), (1, -1, -1), (0, -1.3, -1), _CENTRED),
+    ((1, -1, -1), (1, 1, -1), (1.3, 0, -1), _CENTRED),
+    (
+        (-1, -1, -1),
+        (-1, -1, 1),
+        (-1, -1, 1.06),
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+    ),
+)
+DEFAULT_RADIUS = 2.0  # Mahalanobis radius of the ellipsoids: 2 sigma holds 74 % in 3-D
+MESH_ALPHA = 0.16  # the balloon shader makes the rims up to three times as opaque
+POINT_SIZE = 5.0
+FOV = 50.0
+
+
+def _rgba(color: QColor, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    return (color.redF(), color.greenF(), color.blueF(), alpha)
+
+
+def _range_text(lo: float, hi: float) -> str:
+    """'996.1 … 1010.4': enough decimals to tell the ends apart, no exponent if avoidable."""
+    span = hi - lo
+    largest = max(abs(lo), abs(hi))
+    if largest >= 1e6 or (0 < largest < 1e-3):
+        return f"{lo:.3e} … {hi:.3e}"
+    decimals = 0 if span <= 0 else int(np.clip(2 - np.floor(np.log10(span)), 0, 6))
+    return f"{lo:.{decimals}f} … {hi:.{decimals}f}"
+
+
+class Plot3DView(QWidget):
+    """Rotatable 3-D scatter with the mixture's ellipsoids (needs d >= 3)."""
+
+    axesChanged = Signal(int, int, int)
+
+    def __init__(self, parent: QWidget | None = None, radius: float = DEFAULT_RADIUS):
+        super().__init__(parent)
+        self.radius = float(radius)
+        self._X = None  # (m, d) displayed rows
+        self._names: list[str] = []
+        self._axes = (0, 1, 2)
+        self._centre = np.zeros(3)
+        self._scale = np.ones(3)  # scene units per data unit, per axis
+        self._model = None
+        self._labels = None  # (m,) or None
+        self._confidence = None  # (m,) or None
+        self._colour_table = np.array(
+            [_rgba(c) for c in component_colors(n_distinct_colors())] + [_rgba(unfitted_color())],
+            dtype=np.float32,
+        )
+
+        self.placeholder = QLabel("3-D view needs at least 3 features")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.combos = [QComboBox() for _ in range(3)]
+        self.combo_row = QWidget()
+        row = QHBoxLayout(self.combo_row)
+        row.setContentsMargins(4, 2, 4, 2)
+        for name, combo in zip("xyz", self.combos, strict=True):
+            row.addWidget(QLabel(name))
+            row.addWidget(combo)
+            combo.activated.connect(lambda _, c=combo: self._on_combo(c))
+        row.addStretch(1)
+
+        self.gl = gl.GLViewWidget()
+        self.gl.setBackgroundColor("w")
+        self._build_scene()
+        gl_page = QWidget()
+        page = QVBoxLayout(gl_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addWidget(self.combo_row)
+        page.addWidget(self.gl, 1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(gl_page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+    def _build_scene(self) -> None:
+        h = SCENE_HALF
+        self.grid = gl.GLGridItem(color=(0, 0, 0, 40))
+        self.grid.setSize(2 * h, 2 * h)
+        self.grid.setSpacing(h / 5, h / 5)
+        # A hair below the box's floor: level with the axis lines it would hide them.
+        self.grid.translate(0, 0, -1.002 * h)
+        self.gl.addItem(self.grid)
+        self.axis_lines = []
+        self.axis_labels = []
+        for start, end, label_pos, alignment in AXIS_EDGES:
+            line = gl.GLLinePlotItem(
+                pos=h * np.array([start, end], dtype=float),
+                color=(0.15, 0.15, 0.15, 1),
+                width=2,
+                antialias=True,
+                glOptions="opaque",
+            )
+            label = gl.GLTextItem(
+                pos=h * np.asarray(label_pos, dtype=float),
+                color=(0, 0, 0, 255),
+                font=QFont("Sans", 10),
+                alignment=alignment,
+            )
+            for item in (line, label):
+                self.gl.addItem(item)
+            self.axis_lines.append(line)
+            self.axis_labels.append(label)
+        self.scatter = gl.GLScatterPlotItem(
+            pos=np.zeros((0, 3)), size=POINT_SIZE, pxMode=True, glOptions="translucent"
+        )
+        self.gl.addItem(self.scatter)
+        self._sphere = gl.MeshData(*unit_sphere_mesh(20, 32))
+        self._meshes: list[gl.GLMeshItem] = []
+        self.gl.opts["fov"] = FOV
+        self._framed_distance = None
+        self.reset_camera()
+
+    def reset_camera(self) -> None:
+        """Look at the centre of the data box from a distance that shows all of it."""
+        # fov is horizontal; in a wide widget the vertical half-angle is the binding one.
+        aspect = min(1.0, self.gl.height() / max(self.gl.width(), 1))
+        half_angle = np.arctan(np.tan(np.radians(FOV / 2)) * aspect)
+        # The box's circumscribed sphere just fits; looking a little below the centre
+        # lifts the scene, whose top (no box lid, only the z axis) is mostly empty.
+        distance = SCENE_HALF * np.sqrt(3.0) / np.sin(half_angle) * 0.97
+        self._framed_distance = distance
+        self.gl.setCameraPosition(
+            pos=QVector3D(0, 0, -0.12 * SCENE_HALF), distance=distance, elevation=22, azimuth=-55
+        )
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # Re-frame on resize unless the user has zoomed since the last framing.
+        if self._framed_distance is None or self.gl.opts["distance"] == self._framed_distance:
+            self.reset_camera()
+
+    # ------------------------------------------------------------------ data
+
+    def set_data(self, X, feature_names, display_rows, true_labels=None) -> None:
+        X = np.asarray(X, dtype=np.float64)
+        rows = np.asarray(display_rows, dtype=np.intp)
+        self._X = X[rows]
+        self._names = [str(s) for s in feature_names]
+        d = X.shape[1]
+        self.stack.setCurrentIndex(1 if d >= 3 else 0)
+        for index, combo in enumerate(self.combos):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(self._names)
+            combo.setCurrentIndex(min(index, d - 1))
+            combo.blockSignals(False)
+        self.combo_row.setVisible(d > 3)
+        self.reset_camera()
+        self._labels = None
+        self._model = None
+        if d >= 3:
+            self._axes = (0, 1, 2)
+            self._place_points()
+        self.clear_model()
+
+    def set_axes(self, i: int, j: int, k: int) -> None:
+        d = 0 if self._X is None else self._X.shape[1]
+        axes = (int(i), int(j), int(k))
+        if len(set(axes)) != 3 or not all(0 <= a < d for a in axes):
+            raise ValueError(f"axes must be three distinct features in [0, {d}); got {axes}")
+        for combo, a in zip(self.combos, axes, strict=True):
+            combo.setCurrentIndex(a)
+        if axes == self._axes:
+            return
+        self._axes = axes
+        self._place_points()
+        self._redraw_model()
+        self.axesChanged.emit(*axes)
+
+    def axes(self) -> tuple[int, int, int]:
+        return self._axes
+
+    def _on_combo(self, changed: QComboBox) -> None:
+        axes = [c.currentIndex() for c in self.combos]
+        slot = self.combos.index(changed)
+        if axes.count(axes[slot]) > 1:  # the feature was shown elsewhere: swap the two
+            other = next(s for s in range(3) if s != slot and axes[s] == axes[slot])
+            axes[other] = self._axes[slot]
+        self.set_axes(*axes)
+
+    def _place_points(self) -> None:
+        """The data-to-scene map, the points and the axis labels for the chosen features."""
+        shown = self._X[:, list(self._axes)]
+        lo, hi = shown.min(axis=0), shown.max(axis=0)
+        self._centre = (lo + hi) / 2
+        half = (hi - lo) / 2
+        half[half <= 0] = 1.0  # a constant feature: any scale draws it flat at the centre
+        self._scale = SCENE_HALF / half
+        self._scene_points = ((shown - self._centre) * self._scale).astype(np.float32)
+        self.scatter.setData(pos=self._scene_points, color=self._point_colours())
+        for a, label in enumerate(self.axis_labels):
+            # The axis runs from the shown data's minimum to its maximum.
+            label.setData(text=f"{self._names[self._axes[a]]}  [{_range_text(lo[a], hi[a])}]")
+
+    # ------------------------------------------------------------------ model
+
+    def show_model(self, means, covariances, labels=None, confidence=None) -> None:
+        """Draw a snapshot (``confidence`` sets the points' opacity)."""
+        if self._X is None:
+            return
+        self._model = (
+            np.asarray(means, dtype=np.float64),
+            np.asarray(covariances, dtype=np.float64),
+        )
+        self._labels = None if labels is None else np.asarray(labels)
+        self._confidence = None if confidence is None else np.asarray(confidence)
+        if self._X.shape[1] >= 3:
+            self.scatter.setData(color=self._point_colours())
+            self._redraw_model()
+
+    def clear_model(self) -> None:
+        self._model = None
+        self._labels = None
+        self._confidence = None
+        for mesh in self._meshes:
+            mesh.setVisible(False)
+        if self._X is not None and self._X.shape[1] >= 3:
+            self.scatter.setData(color=self._point_colours())
+
+    def _point_colours(self) -> np.ndarray:
+        m = self._X.shape[0]
+        labels = self._labels
+        if labels is None or labels.shape[0] != m:
+            return np.broadcast_to(self._colour_table[-1], (m, 4)).copy()
+        colours = self._colour_table[labels.astype(np.intp) % n_distinct_colors()]
+        if self._confidence is not None and self._model is not None:
+            colours[:, 3] = 0.25 + 0.75 * certainty(self._confidence, self._model[0].shape[0])
+        return colours
+
+    def _scene_map(self) -> np.ndarray:
+        """Homogeneous 4 x 4 map from data coordinates (shown axes) to the scene."""
+        S = np.diag(np.append(self._scale, 1.0))
+        S[:3, 3] = -self._scale * self._centre
+        return S
+
+    def _redraw_model(self) -> None:
+        if self._model is None or self._X is None or self._X.shape[1] < 3:
+            return
+        means, covariances = self._model
+        K = means.shape[0]
+        colours = component_colors(max(K, 1))
+        while len(self._meshes) < K:
+            # 'balloon' keeps the component's colour and thickens the rim, so a shell
+            # reads as a volume without the lighting that greys out translucent faces.
+            mesh = gl.GLMeshItem(meshdata=self._sphere, smooth=True, shader="balloon")
+            # Front faces only: each convex shell then blends once over what is behind it.
+            mesh.setGLOptions({**GLOptions["translucent"], GL.GL_CULL_FACE: True})
+            mesh.setDepthValue(10)  # after the points, so they show through
+            self.gl.addItem(mesh)
+            self._meshes.append(mesh)
+        scene_map = self._scene_map()
+        for k, mesh in enumerate(self._meshes):
+            mesh.setVisible(k < K)
+            if k >= K:
+                continue
+            mean3, cov3 = marginal(means[k], covariances[k], self._axes)
+            matrix = scene_map @ ellipsoid_transform(mean3, cov3, self.radius)
+            mesh.setTransform(QMatrix4x4(*matrix.ravel()))
+            mesh.setColor(_rgba(colours[k], MESH_ALPHA))
+
+    # ------------------------------------------------------------------ test hooks, export
+
+    def n_ellipsoids(self) -> int:
+        return sum(mesh.visible() for mesh in self._meshes)
+
+    def drawn_centres(self) -> np.ndarray:
+        """(K, 3): the drawn ellipsoids' centres, read back from their transforms."""
+        centres = []
+        for mesh in self._meshes:
+            if mesh.visible():
+                t = mesh.transform().column(3)
+                centres.append(self._centre + np.array([t.x(), t.y(), t.z()]) / self._scale)
+        return np.asarray(centres).reshape(-1, 3)
+
+    def export_image(self, path: str) -> None:
+        image = self.gl.grabFramebuffer() if self.stack.currentIndex() == 1 else self.grab()
+        if not image.save(str(path)):
+            raise OSError(f"could not write the image {path}")
+
+
+__all__ = ["Plot3DView"]

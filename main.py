@@ -163,6 +163,9 @@ def command_fit(args) -> int:
                 file=sys.stderr,
             )
     best = best_candidate(candidates, args.criterion)
+    if all(c.status == "failed" for c in candidates):
+        # Nothing could even be fitted: the data cannot support the request.
+        raise UsageError(f"{args.data}: {candidates[0].reason}")
     print(report.candidates_table(candidates, args.criterion, best))
     if best is None:
         print(f"error: {args.data}: no candidate gave a valid model", file=sys.stderr)

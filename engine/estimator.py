@@ -149,7 +149,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             last = _run(X, self._settings(seed), start)
             if best is None or last.log_likelihood > best.log_likelihood:
                 best = last
-        if not best.converged:
+        if not best.converged and self.max_iter > 0:
             warnings.warn(
                 f"EM did not converge within max_iter={self.max_iter} iterations; "
                 "increase max_iter or tol.",

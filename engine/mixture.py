@@ -27,6 +27,8 @@ def as_float_matrix(X, name: str = "X") -> np.ndarray:
     Converting here matters: evaluating log-densities in the input's dtype would
     truncate Mahalanobis distances on integer arrays.
     """
+    if hasattr(X, "toarray"):
+        raise ValueError(f"{name} is a sparse matrix; Gaussian mixtures need dense data")
     X = np.asarray(X)
     if X.ndim == 1:
         raise ValueError(
@@ -42,7 +44,9 @@ def as_float_matrix(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} is empty: shape {X.shape}")
     if not np.all(np.isfinite(X)):
         row, col = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{name} has a non-finite value at row {row}, column {col}")
+        raise ValueError(
+            f"{name} contains NaN or infinity: {X[row, col]} at row {row}, column {col}"
+        )
     return X
 
 

@@ -89,7 +89,12 @@ def check_criterion(criterion: str) -> str:
     return criterion
 
 
-def degeneracy_reason(mixture: Mixture, n_samples: int, data_variance: np.ndarray) -> str:
+def degeneracy_reason(
+    mixture: Mixture,
+    n_samples: int,
+    data_variance: np.ndarray,
+    X: np.ndarray | None = None,
+) -> str:
     """Why a fitted mixture is spurious, or '' if it is not.
 
     Parameters
@@ -97,6 +102,8 @@ def degeneracy_reason(mixture: Mixture, n_samples: int, data_variance: np.ndarra
     mixture : the fitted parameters
     n_samples : rows the mixture was fitted on
     data_variance : ndarray of shape (d,), the data's variance per feature
+    X : ndarray of shape (n, d) or None
+        The data; when given, collapses along any direction are looked for too.
     """
     n_features = mixture.n_features
     sizes = mixture.weights * n_samples
@@ -116,6 +123,49 @@ def degeneracy_reason(mixture: Mixture, n_samples: int, data_variance: np.ndarra
                     f"{j + 1} (variance {variances[j] + reg:.3g} against the data's "
                     f"{data_variance[j]:.3g})"
                 )
+    if X is not None and n_features > 1:
+        return _oblique_collapse_reason(full, reg, X)
+    return ""
+
+
+def _oblique_collapse_reason(full: np.ndarray, reg: float, X: np.ndarray) -> str:
+    """A component flat along some direction on which the data take repeated values.
+
+    A component can collapse along any direction (data rotated by PCA, say),
+    not only along a feature.  Flatness alone is not enough: a true component
+    can be flat (the lab's separated-3d has one), so the direction also has to
+    be one along which the data sit on few distinct values, the signature of a
+    lattice of repeated values.  Directions in which the data themselves are
+    degenerate (collinear columns) are left out by working in the data's
+    principal subspace.
+
+    Parameters
+    ----------
+    full : ndarray of shape (K, d, d)
+    X : ndarray of shape (n, d)
+    """
+    data_cov = np.atleast_2d(np.cov(X, rowvar=False))
+    eigvals, eigvecs = np.linalg.eigh(data_cov)
+    keep = eigvals > 1e-10 * max(eigvals.max(), np.finfo(float).tiny)
+    whitening = eigvecs[:, keep] / np.sqrt(eigvals[keep])  # (d, r)
+    identity = np.eye(full.shape[1])
+    for k, cov in enumerate(full):
+        reduced = whitening.T @ (cov - reg * identity) @ whitening
+        ratios, directions = np.linalg.eigh(reduced)
+        if ratios[0] >= COLLAPSE_VARIANCE_RATIO:
+            continue
+        direction = whitening @ directions[:, 0]
+        projection = X @ direction
+        spread = np.ptp(projection)
+        if spread <= 0:
+            continue
+        distinct = np.unique(np.round(projection / (1e-9 * spread))).size
+        if distinct < 0.5 * X.shape[0]:
+            return (
+                f"component {k + 1} has collapsed onto repeated values along the direction "
+                f"({', '.join(f'{v:.2f}' for v in direction / np.linalg.norm(direction))}), "
+                f"where the data take only {distinct} distinct values"
+            )
     return ""
 
 
@@ -132,7 +182,7 @@ def fit_candidate(
         nan = float("nan")
         return Candidate(n_components, cov_type, nan, 0, nan, nan, nan, False, 0, status, text)
     crit = last.criteria()
-    reason = degeneracy_reason(last.mixture, X.shape[0], data_variance)
+    reason = degeneracy_reason(last.mixture, X.shape[0], data_variance, X)
     if reason:
         status = "spurious"
     elif not last.converged:

@@ -1,0 +1,75 @@
+"""The application: OpenGL context sharing, style, the crash handler, ``run_gui``.
+
+``Qt.AA_ShareOpenGLContexts`` must be set before the ``QApplication`` exists:
+pyqtgraph caches its compiled shader programs for the whole process, and a
+second GL view (the next window, a test) draws nothing without shared contexts.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtGui import QSurfaceFormat
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+_open_crash_boxes: list[QMessageBox] = []
+
+
+def prepare_qt() -> None:
+    """Process-wide settings that only count before the QApplication is created."""
+    if QCoreApplication.instance() is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        surface = QSurfaceFormat.defaultFormat()
+        surface.setDepthBufferSize(24)
+        QSurfaceFormat.setDefaultFormat(surface)
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (created once), in the Fusion style."""
+    prepare_qt()
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+        app.setApplicationName("GMM Studio")
+        app.setOrganizationName("GMM Studio")
+        app.setStyle("Fusion")
+    return app
+
+
+def _excepthook(kind, value, tb) -> None:
+    """An unexpected error: the traceback to stderr, a short dialog to the user, no exit."""
+    traceback.print_exception(kind, value, tb, file=sys.stderr)
+    if QApplication.instance() is None or _open_crash_boxes:
+        return  # one dialog at a time: a failing paint would otherwise open hundreds
+    box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",
+                      f"Something went wrong: {kind.__name__}: {value}\n\n"
+                      "The details were written to the terminal. Your data and the current "
+                      "model are still there; you can keep working or save your results.")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.finished.connect(lambda *_: _open_crash_boxes.clear())
+    _open_crash_boxes.append(box)
+    box.open()
+
+
+def install_excepthook() -> None:
+    sys.excepthook = _excepthook
+
+
+def run_gui(path: str | None = None) -> int:
+    """Open the main window (with ``path`` loaded if given, else the demo data); return
+    the exit status of the event loop.  A bad file shows its error and the demo data."""
+    app = application()
+    install_excepthook()
+    from gui.main_window import MainWindow  # after the attributes above are set
+
+    window = MainWindow()
+    window.show()
+    if path:
+        QTimer.singleShot(0, lambda: window.load_csv(path))
+    status = app.exec()
+    return int(status)
+
+
+__all__ = ["application", "install_excepthook", "prepare_qt", "run_gui"]

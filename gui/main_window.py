@@ -1,0 +1,435 @@
+"""The main window: panels on the left, the 2-D and 3-D views side by side, the
+convergence and model-selection views below them, the playback bar at the bottom.
+
+It owns the session (the data, the display rows, the playback record, the
+current model) and wires the panels to the workers and the views.  It never
+runs EM or O(n) numpy itself: snapshots arrive from a ``FitWorker`` and are
+recorded; a 60 Hz timer draws only the newest one (coalescing); labels the
+record no longer holds, k-means, scores and exports are computed on worker
+threads (``JobPool``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QMainWindow, QMessageBox
+
+from gui.panels.data_sources import DataPayload
+from gui.panels.selection_controller import SelectionMixin
+from gui.panels.selection_panel import evaluate_labels
+from gui.panels.window_actions import WindowActions, build_layout, build_menus
+from gui.playback import Frame, Playback, model_from_frame
+from gui.worker import FitWorker, JobPool, subsample_rows
+
+DEFAULT_DISPLAY_CAP = 20_000
+FRAME_INTERVAL_MS = 16  # ~60 Hz
+MAX_MESSAGES = 8
+
+
+def _labels_of(mixture, X_shown: np.ndarray):
+    """Hard labels and their responsibility for the displayed rows (worker thread)."""
+    resp = mixture.predict_proba(X_shown)
+    return resp.argmax(axis=1).astype(np.int16), resp.max(axis=1).astype(np.float32)
+
+
+class MainWindow(WindowActions, SelectionMixin, QMainWindow):
+    fitFinished = Signal(object)  # FitOutcome
+    fitFailed = Signal(str)
+    sweepFinished = Signal(object)  # Selection
+    exported = Signal(str)  # path of a file written
+    errorShown = Signal(str, str)  # title, message of a message box just opened
+
+    def __init__(self, display_cap: int = DEFAULT_DISPLAY_CAP, demo: bool = True):
+        super().__init__()
+        self.setWindowTitle("GMM Studio")
+        self.resize(1400, 900)
+        self.setAcceptDrops(True)
+        self.pool = JobPool(self)
+        self.playback = Playback()
+        self.display_cap = int(display_cap)
+        self.data: DataPayload | None = None
+        self.display_rows = np.empty(0, dtype=np.intp)
+        self._model = None  # the current model (engine.selection.Candidate) for export
+        self.candidates: list = []  # the last sweep's, on the current data
+        self.selection = None
+        self.message_box: QMessageBox | None = None
+        self._fit_job = self._sweep_job = self._labels_job = None
+        self._record = 0  # bumped whenever the playback is cleared
+        self._dirty = False
+        self._kmeans_labels = None  # (m,) k-means labels aligned to self.model, or None
+        self._model_labels = None  # (mixture, labels, confidence) of a shown candidate
+        self.drawn = (None, None, None)  # (mixture, 2-D labels, 3-D labels) last drawn
+        self._build()
+        self.frame_timer = QTimer(self)
+        self.frame_timer.setInterval(FRAME_INTERVAL_MS)
+        self.frame_timer.timeout.connect(self._on_frame)
+        self.frame_timer.start()
+        if demo:
+            self.data_panel.generate(wait=True)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        build_layout(self)
+        build_menus(self)
+        self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        self.space.activated.connect(self.toggle_pause_or_play)
+
+        self.data_panel.dataChanged.connect(self.set_data)
+        self.data_panel.errorOccurred.connect(self.show_error)
+        self.data_panel.status.connect(self.show_status)
+        self.data_panel.loadProgress.connect(self._load_progress)
+        self.data_panel.open_button.clicked.connect(self.open_csv_dialog)
+        self.fit_panel.fitRequested.connect(self.start_fit)
+        self.fit_panel.stepRequested.connect(self.step)
+        self.fit_panel.pauseRequested.connect(self.toggle_pause)
+        self.fit_panel.stopRequested.connect(self.stop_fit)
+        self.selection_panel.sweepRequested.connect(self.run_sweep)
+        self.selection_panel.cancelRequested.connect(self.cancel_sweep)
+        self.selection_panel.criterionChanged.connect(self._criterion_changed)
+        self.selection_view.candidateClicked.connect(self.show_candidate)
+        self.compare_panel.toggled.connect(self._compare_toggled)
+        self.playback_bar.seek.connect(self.seek)
+
+    @property
+    def model(self):
+        """The current model (an engine Candidate): what the views show and exports write."""
+        return self._model
+
+    @model.setter
+    def model(self, model) -> None:
+        self._model = model
+        self.model_summary.show_model(model)
+
+    # ------------------------------------------------------------------ messages
+    def show_status(self, text: str, timeout_ms: int = 0) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def show_error(self, title: str, message: str) -> QMessageBox:
+        """A non-blocking message box (open(), not exec()): tests find it as ``message_box``."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result, closed=box: self._message_box_closed(closed))
+        box.open()
+        self.message_box = box
+        self.show_status(f"{title}: {message}")
+        self.errorShown.emit(title, message)
+        return box
+
+    def _message_box_closed(self, box: QMessageBox) -> None:
+        if self.message_box is box:
+            self.message_box = None
+
+    def _load_progress(self, done: int, total: int) -> None:
+        self.load_progress.setVisible(done < total)
+        self.load_progress.setMaximum(max(total, 1))
+        self.load_progress.setValue(done)
+
+    # ------------------------------------------------------------------ data
+    def load_csv(self, path: str) -> None:
+        """Read a CSV (on a worker thread); a bad file shows a message box, the data stays."""
+        self.data_panel.load_csv(path)
+
+    def set_display_cap(self, cap: int) -> None:
+        """Most points drawn; beyond it a fixed random subsample (labels are recomputed)."""
+        if self.fitting:  # the running fit streams labels for the rows it was given
+            self.show_status("Stop the fit before changing the display cap")
+            return
+        self.display_cap = max(int(cap), 100)
+        if self.data is not None:
+            self._choose_display_rows()
+            self.playback.drop_labels()
+            self._redraw_current()
+
+    def _choose_display_rows(self) -> None:
+        data = self.data
+        self.display_rows = subsample_rows(data.n_samples, self.display_cap)
+        for view in (self.plot2d, self.plot3d):
+            view.set_data(data.X, list(data.feature_names), self.display_rows, data.labels)
+        # Below three features the 3-D view has nothing to draw: the 2-D view takes its room.
+        self.plot3d.setVisible(data.n_features >= 3)
+        # The views' axis pickers should start on the first features, as the views do.
+        if data.n_features >= 2:
+            self.plot2d.set_axes(0, 1)
+        if data.n_features >= 3:
+            self.plot3d.set_axes(0, 1, 2)
+        self.plot2d.set_class_names(list(data.class_names) if data.labels is not None else None)
+        m = len(self.display_rows)
+        self.display_note.setText(
+            f"showing a fixed random {m:,} of {data.n_samples:,} points (display cap)"
+            if m < data.n_samples else f"{data.n_samples:,} points")
+
+    def set_data(self, payload: DataPayload) -> None:
+        for job in (self._fit_job, self._sweep_job):
+            if job is not None and job.running:
+                job.cancel()
+        self.data = payload
+        self._fit_ended()
+        self._sweep_ended()
+        self._clear_record()
+        self.model, self.candidates, self.selection = None, [], None
+        self._kmeans_labels = None
+        self._choose_display_rows()
+        self.convergence.reset()
+        self.selection_view.reset()
+        self.compare_panel.set_scores(None)
+        self.setWindowTitle(f"GMM Studio: {payload.source}")
+
+    def _clear_record(self) -> None:
+        self.playback.clear()
+        self._record += 1
+        self.playback_bar.set_length(0, 0, None)
+
+    # ------------------------------------------------------------------ fit
+    @property
+    def fitting(self) -> bool:
+        return self._fit_job is not None and self._fit_job.running
+
+    def start_fit(self, settings=None, paused: bool = False) -> None:
+        if self.data is None or self.fitting:
+            return
+        settings = settings or self.fit_panel.settings()
+        self._clear_record()
+        self.model, self._kmeans_labels = None, None
+        self.convergence.reset()
+        self.convergence.set_tolerance(settings.tol)
+        self.bottom_tabs.setCurrentWidget(self.convergence)
+        worker = FitWorker(self.data.X, settings, self.display_rows, paused=paused)
+        if paused:
+            worker.step()  # the first step shows the initial parameters
+        self._fit_job = self.pool.submit(
+            worker, on_snapshot=self._on_snapshot, on_done=self._on_fit_done,
+            on_error=self._on_fit_failed, on_progress=self._on_fit_progress,
+        )
+        self.fit_panel.set_running(True)
+        self.fit_panel.set_paused(paused)
+        self.selection_panel.set_available(False)
+        self.show_status(f"Fitting K = {settings.n_components}, {settings.covariance_type} "
+                         f"covariance ({settings.init} start)…")
+
+    def _on_fit_progress(self, done: int, total: int) -> None:
+        self.show_status(f"Screening starts: {done} / {total}")
+
+    def _on_snapshot(self, snap) -> None:
+        self.playback.append(snap)
+        if snap.events:
+            self.show_status(f"Iteration {snap.iteration}: {snap.events[-1]}")
+        self._dirty = True
+
+    def _on_fit_done(self, outcome) -> None:
+        self._fit_ended()
+        last = self.playback.latest()
+        if outcome is None or last is None:
+            self.show_status("Fit stopped before the first iteration")
+            return
+        self.model = model_from_frame(last, outcome.stopped)
+        if outcome.stopped:
+            text = f"Stopped by the user at iteration {last.iteration}"
+        elif last.converged:
+            text = f"Converged after {last.iteration} iterations"
+        else:
+            text = f"Stopped by max_iter = {outcome.settings.max_iter} before converging"
+        self.show_status(f"{text}: mean log-likelihood {last.log_likelihood:.6g}, "
+                         f"BIC {last.criteria['bic']:.6g}")
+        self._dirty = True
+        self._on_frame()  # the final state now, not at the next tick
+        self._evaluate_model()
+        self.fitFinished.emit(outcome)
+
+    def _on_fit_failed(self, message: str) -> None:
+        self._fit_ended()
+        self.show_error("The fit failed", message)
+        self.fitFailed.emit(message)
+
+    def _fit_ended(self) -> None:
+        self._fit_job = None
+        self.fit_panel.set_running(False)
+        self.selection_panel.set_available(self.data is not None and not self.sweeping)
+
+    def toggle_pause(self) -> None:
+        if not self.fitting:
+            return
+        worker = self._fit_job.worker
+        if self.fit_panel.paused:
+            worker.resume()
+        else:
+            worker.pause()
+        self.fit_panel.set_paused(not self.fit_panel.paused)
+        self.show_status("Paused" if self.fit_panel.paused else "Resumed")
+
+    def toggle_pause_or_play(self) -> None:
+        """Space: pause/resume a running fit, else play/pause the recorded iterations."""
+        if self.fitting:
+            self.toggle_pause()
+        else:
+            self.playback_bar.toggle_play()
+
+    def step(self, settings=None) -> None:
+        """One more EM iteration; when idle, start a paused fit at iteration 0."""
+        if self.fitting:
+            self._fit_job.worker.step()
+            self.fit_panel.set_paused(True)
+        else:
+            self.start_fit(settings, paused=True)
+
+    def stop_fit(self) -> None:
+        if self.fitting:
+            self._fit_job.worker.stop()
+            self.show_status("Stopping…")
+
+    # ------------------------------------------------------------------ drawing
+    def _on_frame(self) -> None:
+        """The screen-rate tick: draw the newest snapshot only if one arrived (coalescing)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        if self.playback.follow_live and len(self.playback):
+            self._draw_frame(self.playback.latest())
+        else:
+            self._update_bar()
+
+    def seek(self, index: int) -> None:
+        """Show the recorded iteration at ``index`` in every view (the slider's path)."""
+        if len(self.playback) == 0:
+            return
+        self._draw_frame(self.playback.seek(index))
+
+    def _redraw_current(self) -> None:
+        """Redraw after the display rows changed: every stored label is stale."""
+        self._model_labels = self._kmeans_labels = None
+        frame = self.playback.current_frame()
+        if frame is not None:
+            self._draw_frame(frame)
+        elif self.model is not None:
+            self._redraw_model()
+            self._compute_labels(self.model.mixture, None)
+        self._evaluate_model()
+
+    def _draw_frame(self, frame: Frame) -> None:
+        if frame.has_labels:
+            labels, confidence = frame.labels, frame.confidence
+        else:
+            # Until the worker has them, the last labels drawn stand in (no grey flash).
+            labels, confidence = self.drawn[2], None
+            self._compute_labels(frame.mixture, frame.index)
+        self._draw_mixture(frame.mixture, labels, confidence, frame.covariances)
+        iterations, values = self.playback.history()
+        self.convergence.set_history(iterations, values)
+        self.convergence.set_current(frame.iteration)
+        messages = self.playback.messages(frame.index)[-MAX_MESSAGES:]
+        if frame.stop_reason == "converged":
+            messages.append(f"iteration {frame.iteration}: converged")
+        self.convergence.show_messages(messages)
+        self._update_bar()
+
+    def _draw_mixture(self, mixture, labels, confidence, covariances=None) -> None:
+        covariances = mixture.full_covariances() if covariances is None else covariances
+        labels2d = labels
+        if (self.compare_panel.enabled and self._kmeans_labels is not None
+                and self.model is not None and mixture is self.model.mixture):
+            labels2d, confidence2d = self._kmeans_labels, None
+        else:
+            confidence2d = confidence
+        self.plot2d.show_model(mixture.means, covariances, labels2d, confidence2d,
+                               weights=mixture.weights)
+        self.plot3d.show_model(mixture.means, covariances, labels, confidence)
+        self.drawn = (mixture, labels2d, labels)  # what the views show: a hook for tests
+
+    def _update_bar(self) -> None:
+        frame = self.playback.current_frame()
+        self.playback_bar.set_length(len(self.playback), self.playback.current,
+                                     None if frame is None else frame.iteration)
+
+    def _compute_labels(self, mixture, index: int | None) -> None:
+        """Labels of the displayed rows off the GUI thread, then redraw if still current."""
+        if self._labels_job is not None and self._labels_job.running:
+            self._labels_job.cancel()
+        record, shown = self._record, self.data.X[self.display_rows]
+        self._labels_job = self.pool.run_in_thread(
+            _labels_of, mixture, shown,
+            on_done=lambda result: self._labels_ready(record, index, mixture, result),
+            on_error=lambda message: self.show_status(f"Could not label the points: {message}"),
+        )
+
+    def _labels_ready(self, record: int, index: int | None, mixture, result) -> None:
+        if record != self._record:
+            return
+        labels, confidence = result
+        if index is None:  # a candidate of the sweep
+            self._model_labels = (mixture, labels, confidence)
+            if self.model is not None and self.model.mixture is mixture:
+                self._redraw_model()
+            return
+        frame = self.playback.store_labels(index, labels, confidence)
+        if self.playback.current == index:
+            self._draw_frame(frame)
+
+    # ------------------------------------------------------------------ k-means, scores
+    def _evaluate_model(self) -> None:
+        if self.model is None or self.data is None:
+            return
+        if self.data.labels is None and not self.compare_panel.enabled:
+            self.compare_panel.set_scores(None)
+            return
+        self.compare_panel.set_scores(None, "Computing…")
+        model = self.model
+        self.pool.run_in_thread(
+            evaluate_labels, model.mixture, self.data, self.display_rows,
+            self.compare_panel.enabled,
+            on_done=lambda result: self._evaluated(model, result),
+            on_error=lambda message: self.compare_panel.set_scores(None, message),
+        )
+
+    def _evaluated(self, model, result) -> None:
+        if model is not self.model:
+            return
+        scores, self._kmeans_labels = result
+        note = "" if self.data.labels is not None else "Scores need a label column."
+        self.compare_panel.set_scores(scores, note)
+        if self._kmeans_labels is not None:
+            self._redraw_model()
+
+    def _compare_toggled(self, _checked: bool) -> None:
+        self._kmeans_labels = None
+        self._redraw_model()
+        self._evaluate_model()
+
+    def _redraw_model(self) -> None:
+        """Draw the current model with the best labels at hand."""
+        model = self.model
+        if model is None:
+            return
+        frame = self.playback.current_frame()
+        if frame is not None and frame.mixture is model.mixture:
+            self._draw_frame(frame)
+            return
+        labels = confidence = None
+        if self._model_labels is not None and self._model_labels[0] is model.mixture:
+            _, labels, confidence = self._model_labels
+        self._draw_mixture(model.mixture, labels, confidence)
+
+    # ------------------------------------------------------------------ window
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.load_csv(paths[0])
+
+    def closeEvent(self, event) -> None:
+        """Stop every worker and join its thread before the window goes."""
+        self.frame_timer.stop()
+        self.playback_bar.stop_playing()
+        if not self.pool.shutdown(timeout_ms=10_000):
+            self.show_status("Waiting for a worker to stop…")
+        super().closeEvent(event)
+
+    def current_directory(self) -> str:
+        return self.data_panel.last_directory or os.getcwd()

@@ -1,0 +1,238 @@
+"""The model-selection panel (a grid of K x covariance types) and the k-means comparison box."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.covariance import COVARIANCE_TYPES
+from engine.metrics import align_labels, kmeans_baseline, score_labels
+from engine.selection import CRITERIA
+
+SIGN_NOTE = "Lower is better (scikit-learn's sign; mclust shows the opposite)."
+_CRITERION_TIPS = {
+    "bic": "BIC = -2 log L + p log n: the usual choice for the number of components",
+    "aic": "AIC = -2 log L + 2 p: penalises parameters less, tends to pick more components",
+    "icl": "ICL = BIC + 2 x entropy of the classification: prefers well-separated clusters",
+}
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    n_components: tuple
+    covariance_types: tuple
+    criterion: str
+
+
+class SelectionPanel(QWidget):
+    sweepRequested = Signal(object)  # SweepRequest
+    cancelRequested = Signal()
+    criterionChanged = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        box = QGroupBox("Model selection")
+        form = QFormLayout(box)
+        self.k_from = QSpinBox()
+        self.k_to = QSpinBox()
+        for spin, value in ((self.k_from, 1), (self.k_to, 8)):
+            spin.setRange(1, 30)
+            spin.setValue(value)
+        self.k_from.setToolTip("Smallest number of components tried")
+        self.k_to.setToolTip("Largest number of components tried")
+        k_row = QHBoxLayout()
+        k_row.addWidget(self.k_from)
+        k_row.addWidget(QLabel("to"))
+        k_row.addWidget(self.k_to)
+        form.addRow("K from", k_row)
+
+        types_row = QHBoxLayout()
+        self.type_checks = {}
+        for name in COVARIANCE_TYPES:
+            check = QCheckBox(name)
+            check.setChecked(True)
+            check.setToolTip(f"Include the '{name}' covariance model in the grid")
+            self.type_checks[name] = check
+            types_row.addWidget(check)
+        form.addRow("Covariance", types_row)
+
+        self.criterion = QComboBox()
+        for i, name in enumerate(CRITERIA):
+            self.criterion.addItem(name.upper(), name)
+            self.criterion.setItemData(i, _CRITERION_TIPS[name], Qt.ItemDataRole.ToolTipRole)
+        self.criterion.setToolTip("Criterion that picks the best candidate. " + SIGN_NOTE)
+        form.addRow("Criterion", self.criterion)
+        note = QLabel(SIGN_NOTE)
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #555;")
+        form.addRow(note)
+
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run sweep")
+        self.run_button.setToolTip("Fit every (K, covariance) candidate in the background, each "
+                                   "from several starts, with the EM settings of the Fit tab")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the candidate being fitted")
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        form.addRow(buttons)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m candidates")
+        form.addRow(self.progress)
+        self.result = QLabel()
+        self.result.setWordWrap(True)
+        form.addRow(self.result)
+        layout.addWidget(box)
+        layout.addStretch(1)
+
+        self.run_button.clicked.connect(self._request)
+        self.cancel_button.clicked.connect(self.cancelRequested.emit)
+        self.criterion.currentIndexChanged.connect(
+            lambda _: self.criterionChanged.emit(self.criterion_name()))
+        self.set_running(False)
+
+    def criterion_name(self) -> str:
+        return self.criterion.currentData()
+
+    def request(self) -> SweepRequest:
+        lo, hi = sorted((self.k_from.value(), self.k_to.value()))
+        types = tuple(name for name, check in self.type_checks.items() if check.isChecked())
+        return SweepRequest(tuple(range(lo, hi + 1)), types, self.criterion_name())
+
+    def _request(self) -> None:
+        request = self.request()
+        if not request.covariance_types:
+            self.result.setText("Tick at least one covariance type.")
+            return
+        self.sweepRequested.emit(request)
+
+    def set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        for widget in (self.k_from, self.k_to, *self.type_checks.values()):
+            widget.setEnabled(not running)
+        if running:
+            self.progress.setValue(0)
+
+    def set_available(self, available: bool) -> None:
+        if self.cancel_button.isEnabled():
+            return
+        self.run_button.setEnabled(available)
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+
+class ComparePanel(QGroupBox):
+    """The k-means toggle and the agreement scores with the true classes."""
+
+    toggled = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__("Compare with k-means", parent)
+        layout = QVBoxLayout(self)
+        self.check = QCheckBox("Show k-means labels in the 2-D view")
+        self.check.setToolTip("Run k-means with the same K and colour its clusters like the "
+                              "matching mixture components (Hungarian matching)")
+        self.scores = QLabel("Scores need a label column.")
+        self.scores.setWordWrap(True)
+        self.scores.setToolTip("ARI and NMI: 1 is perfect, 0 is chance. Accuracy: after the "
+                               "best one-to-one matching of clusters to classes.")
+        layout.addWidget(self.check)
+        layout.addWidget(self.scores)
+        self.check.toggled.connect(self.toggled.emit)
+
+    @property
+    def enabled(self) -> bool:
+        return self.check.isChecked()
+
+    def set_scores(self, scores: dict | None, note: str = "") -> None:
+        """``scores``: {'mixture': LabelScores, 'k-means': LabelScores (optional)}."""
+        if not scores:
+            self.scores.setText(note or "Scores need a label column.")
+            return
+        rows = "".join(
+            f"<tr><td>{name}</td><td align='right'>{s.ari:.3f}</td>"
+            f"<td align='right'>{s.nmi:.3f}</td><td align='right'>{s.accuracy:.3f}</td></tr>"
+            for name, s in scores.items()
+        )
+        self.scores.setText(
+            "<table cellspacing='6'><tr><th></th><th>ARI</th><th>NMI</th><th>accuracy</th></tr>"
+            f"{rows}</table>" + (f"<p>{note}</p>" if note else "")
+        )
+
+
+def evaluate_labels(mixture, data, display_rows, with_kmeans: bool, seed: int = 0):
+    """Scores against the true classes and the aligned k-means labels (worker thread).
+
+    Returns ``(scores, kmeans_display_labels)``: scores maps 'mixture' and 'k-means'
+    to LabelScores (empty without a label column); the k-means labels of the
+    displayed rows are renumbered to match the mixture's components, or None.
+    """
+    predicted = mixture.predict(data.X)
+    scores = {}
+    if data.labels is not None:
+        scores["mixture"] = score_labels(data.labels, predicted)
+    kmeans_display = None
+    if with_kmeans:
+        K = mixture.n_components
+        kmeans = kmeans_baseline(data.X, K, seed)
+        aligned = align_labels(predicted, kmeans, K)[kmeans]
+        kmeans_display = aligned[np.asarray(display_rows)].astype(np.int16)
+        if data.labels is not None:
+            scores["k-means"] = score_labels(data.labels, aligned)
+    return scores, kmeans_display
+
+
+class ModelSummary(QGroupBox):
+    """The current model in numbers: what the exports will write."""
+
+    def __init__(self, parent=None):
+        super().__init__("Current model", parent)
+        layout = QVBoxLayout(self)
+        self.text = QLabel("No model yet: press Fit (F5) or run a model selection.")
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setToolTip("BIC, AIC and ICL: " + SIGN_NOTE)
+        layout.addWidget(self.text)
+
+    def show_model(self, model, feature_names=()) -> None:
+        """``model``: an engine Candidate (a fit's final state or a sweep's candidate)."""
+        if model is None or model.mixture is None:
+            self.text.setText("No model yet: press Fit (F5) or run a model selection.")
+            return
+        state = "converged" if model.converged else "not converged"
+        mixture = model.mixture
+        rows = "".join(
+            f"<tr><td>{k + 1}</td><td align='right'>{w:.3f}</td>"
+            f"<td>{', '.join(f'{v:.3g}' for v in mean[:4])}{' …' if len(mean) > 4 else ''}"
+            f"</td></tr>"
+            for k, (w, mean) in enumerate(zip(mixture.weights, mixture.means, strict=True))
+        )
+        self.text.setText(
+            f"K = {model.n_components}, {model.covariance_type}: {state} after "
+            f"{model.n_iter} iterations<br>"
+            f"log L {model.log_likelihood:.6g}, {model.n_parameters} parameters<br>"
+            f"BIC {model.bic:.6g} · AIC {model.aic:.6g} · ICL {model.icl:.6g}"
+            "<table cellspacing='4'><tr><th>k</th><th>weight</th><th>mean</th></tr>"
+            f"{rows}</table>"
+        )

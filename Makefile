@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check engine gui tests bench main.py
 
 screenshot: system-deps $(STAMP)
-	$(PY) bench/screenshot.py resources/screenshot.png
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) bench/screenshot.py resources/screenshot.png
 
 venv: $(STAMP)
 

@@ -1,5 +1,8 @@
 """Data in and out: CSV tables in, labeled CSV, generated data and model JSON out.
 
+Reading a file (encoding, delimiter, header, the fast numeric scan) lives in
+:mod:`engine.csv_reader`; this module makes a :class:`Table` of it.
+
 Everything a user can get wrong about a file ends in a :class:`DataError` whose
 message is one line naming the file, the line and the column: the command line
 prints it and exits with status 2, the GUI shows it, and nobody sees a traceback.
@@ -11,20 +14,19 @@ output is afterwards either the old file or the new one, whole.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import gc
-import io
-import itertools
 import json
 import math
 import os
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from .csv_reader import DataError, LineRows, cell_problem, is_text, parse_csv, read_bytes, shown
+from .csv_reader import unique_names as _unique_names
 
 __all__ = [
     "DataError",
@@ -36,63 +38,6 @@ __all__ = [
     "write_array_csv",
 ]
 
-# When several delimiters split every line alike, the rarer character in ordinary
-# text wins: a ';' file often holds decimal commas, a tab file both.
-_DELIMITERS = ("\t", ";", ",")
-_SNIFF_CHARS = 1 << 16
-_SNIFF_LINES = 50
-_HEADER_SAMPLE_ROWS = 1000
-_PROGRESS_EVERY = 1 << 16
-# Spellings of "no value" that spreadsheets and R write into numeric columns: the
-# column stays numeric and features() names the cell, instead of "not numeric".
-_MISSING = frozenset({"", "na", "n/a", "null"})
-_SHOWN_CHARS = 40
-
-
-class DataError(ValueError):
-    """A user's data problem, with a one-line message naming file, line and column.
-
-    ``str(err)`` reads e.g. ``data.csv: line 7, column 'x2' (3): 'abc' is not a number``.
-
-    Attributes
-    ----------
-    path : str or None
-    line : int or None
-        1-based physical line in the file.
-    column : str or None
-        Column name.
-    column_index : int or None
-        1-based column number (for JSON, the character column).
-    reason : str
-    """
-
-    def __init__(self, reason, *, path=None, line=None, column=None, column_index=None):
-        self.path = None if path is None else os.fsdecode(path)
-        self.line = line
-        self.column = column
-        self.column_index = column_index
-        self.reason = reason
-        super().__init__(self._message())
-
-    def _message(self) -> str:
-        where = []
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        if self.column is not None:
-            number = f" ({self.column_index})" if self.column_index is not None else ""
-            where.append(f"column {_shown(self.column)}{number}")
-        elif self.column_index is not None:
-            where.append(f"column {self.column_index}")
-        message = f"{', '.join(where)}: {self.reason}" if where else self.reason
-        return f"{self.path}: {message}" if self.path else message
-
-
-def _shown(text: str) -> str:
-    """Quote a cell or name for a message; repr keeps the message on one line."""
-    if len(text) > _SHOWN_CHARS:
-        text = text[: _SHOWN_CHARS - 3] + "..."
-    return repr(text)
-
 
 @dataclass(frozen=True, eq=False)
 class Table:
@@ -100,18 +45,24 @@ class Table:
 
     ``rows`` keeps the text exactly as read (surrounding spaces included) so the
     labeled output repeats the input; everything interpreted (names, numbers,
-    labels) is stripped.  A column is numeric when every cell is a number or a
-    missing value ('', 'NA', 'nan', ...) and at least one is a number; missing
-    cells are NaN in ``numeric`` and :meth:`features` reports the first one.
+    labels) is stripped.  It is a sequence of lists of str: a list, or for a
+    file read without quotes a :class:`~engine.csv_reader.LineRows`, which keeps
+    the file's bytes and splits a row when it is asked for (``rows[i]``,
+    ``rows[a:b]``, iteration, ``len``, ``==`` with a list of lists).
+
+    A column is numeric when every cell is a number or a missing value ('',
+    'NA', 'nan', ...) and at least one is a number; missing cells are NaN in
+    ``numeric`` and :meth:`features` reports the first one.
     """
 
     path: str | None
     header: list[str]
-    rows: list[list[str]]
+    rows: Sequence[list[str]]
     numeric: dict[str, np.ndarray]
     delimiter: str
     has_header: bool
     line_numbers: np.ndarray
+    _codings: dict = field(default_factory=dict, init=False, repr=False)
 
     def numeric_columns(self) -> list[str]:
         """Names of the numeric columns, in file order."""
@@ -132,7 +83,7 @@ class Table:
         for name in columns:
             self._column_number(name)
             if columns.count(name) > 1:
-                raise self._error(f"column {_shown(name)} is chosen twice")
+                raise self._error(f"column {shown(name)} is chosen twice")
         if not columns:
             raise self._error(f"no numeric column left for features; columns: {self._listing()}")
         if len(self.rows) < 2:
@@ -156,14 +107,28 @@ class Table:
         return self._label_coding(label_column)[1]
 
     def _label_coding(self, name: str) -> tuple[np.ndarray, list[str]]:
+        if name not in self._codings:
+            self._codings[name] = self._code_labels(name)
+        codes, names = self._codings[name]
+        return codes.copy(), list(names)
+
+    def _code_labels(self, name: str) -> tuple[np.ndarray, list[str]]:
         j = self._column_number(name) - 1
-        if name in self.numeric:
-            # Compare numbers, not spellings: '1' and '1.0' are one class.
-            keys = self.numeric[name]
-            missing = ~np.isfinite(keys)
-        else:
-            keys = np.array([row[j].strip() for row in self.rows])
-            missing = keys == ""
+        if name not in self.numeric:
+            # Text: a dict numbers the classes in order of first appearance.
+            cells = self._column_cells(j)
+            classes: dict[str, int] = {}
+            codes = np.fromiter(
+                (classes.setdefault(cell.strip(), len(classes)) for cell in cells),
+                np.intp,
+                len(cells),
+            )
+            if "" in classes:
+                raise self._cell_error(int(np.argmax(codes == classes[""])), name)
+            return codes, list(classes)
+        # Compare numbers, not spellings: '1' and '1.0' are one class.
+        keys = self.numeric[name]
+        missing = ~np.isfinite(keys)
         if missing.any():
             raise self._cell_error(int(np.argmax(missing)), name)
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
@@ -173,14 +138,19 @@ class Table:
         names = [self.rows[first[k]][j].strip() for k in order]
         return rank[inverse.reshape(-1)].astype(np.intp), names
 
+    def _column_cells(self, j: int) -> list[str]:
+        if isinstance(self.rows, LineRows):
+            return self.rows.column(j)
+        return [row[j] for row in self.rows]
+
     def _column_number(self, name: str) -> int:
         try:
             return self.header.index(name) + 1
         except ValueError:
-            raise self._error(f"no column {_shown(name)}; columns: {self._listing()}") from None
+            raise self._error(f"no column {shown(name)}; columns: {self._listing()}") from None
 
     def _listing(self) -> str:
-        return ", ".join(_shown(name) for name in self.header)
+        return ", ".join(shown(name) for name in self.header)
 
     def _error(self, reason: str) -> DataError:
         return DataError(reason, path=self.path)
@@ -189,7 +159,7 @@ class Table:
         j = self._column_number(name)
         cell = self.rows[row][j - 1]
         return DataError(
-            reason or _cell_problem(cell, self.delimiter != ","),
+            reason or cell_problem(cell, self.delimiter != ","),
             path=self.path,
             line=int(self.line_numbers[row]),
             column=name,
@@ -200,8 +170,9 @@ class Table:
         """Name the first cell that is not a number (or, if none, the first cell)."""
         j = self._column_number(name) - 1
         decimal_comma = self.delimiter != ","
-        row = next((i for i, r in enumerate(self.rows) if _is_text(r[j], decimal_comma)), 0)
-        return self._cell_error(row, name, _cell_problem(self.rows[row][j], decimal_comma) + note)
+        cells = (row[j] for row in self.rows)  # lazily: the first text cell is usually near
+        row = next((i for i, cell in enumerate(cells) if is_text(cell, decimal_comma)), 0)
+        return self._cell_error(row, name, cell_problem(self.rows[row][j], decimal_comma) + note)
 
 
 def read_csv(
@@ -215,264 +186,27 @@ def read_csv(
     Sniffs the encoding (UTF-8 with or without BOM, UTF-16 with BOM, else
     latin-1), the delimiter (comma, semicolon or tab) and whether the first row
     is a header.  Blank lines are skipped; line numbers stay physical.
-    ``progress(bytes_done, bytes_total)`` is called every 65536 rows;
-    ``should_stop()`` returning True raises InterruptedError.
+    ``progress(bytes_done, bytes_total)`` is called as the file is read (every
+    512 KiB, or every 65536 rows of a file with quotes) and once at the end;
+    ``should_stop()`` returning True raises InterruptedError.  A file without
+    quotes keeps its rows as the file's bytes (:class:`engine.csv_reader.LineRows`).
     """
-    path = os.fsdecode(path)
-    data = _read_bytes(path)
-    n_bytes = len(data)
-    text = _decode(data, path)
-    del data  # a large file is held three times over otherwise: bytes, text, cells
-    if not text.strip():
-        raise DataError("is empty", path=path)
-    with _gc_paused():
-        table = _parse_text(text, path, n_bytes, progress, should_stop)
+    parsed = parse_csv(path, progress, should_stop)
+    table = Table(
+        path=parsed.path,
+        header=parsed.header,
+        rows=parsed.rows,
+        numeric=parsed.numeric,
+        delimiter=parsed.delimiter,
+        has_header=parsed.has_header,
+        line_numbers=parsed.line_numbers,
+    )
     if not table.numeric:
         raise table._non_numeric_error(table.header[0], "; the file has no numeric column")
-    if progress is not None:
-        progress(n_bytes, n_bytes)
     return table
 
 
-def _parse_text(text, path, n_bytes, progress, should_stop) -> Table:
-    delimiter = _sniff_delimiter(text)
-    decimal_comma = delimiter != ","
-    records, lines, counts = _read_records(text, delimiter, path, n_bytes, progress, should_stop)
-    if not records:
-        raise DataError("is empty", path=path)
-    del text
-
-    differs = counts != counts[0]
-    ragged = int(np.argmax(differs)) if differs.any() else None
-    has_header = _looks_like_header(records[:ragged], decimal_comma)
-    if ragged is not None:
-        raise _ragged_error(records, lines, ragged, has_header, path)
-    if has_header:
-        names = [cell.strip() or f"column_{j + 1}" for j, cell in enumerate(records[0])]
-        header = _unique_names(names)
-        header_line = lines[0]
-        records, lines = records[1:], lines[1:]
-    else:
-        header = [f"column_{j + 1}" for j in range(len(records[0]))]
-    if not records:
-        raise DataError(f"has a header (line {header_line}) but no data rows", path=path)
-    if len(records) < 2:
-        raise DataError(f"has one data row (line {lines[0]}); at least 2 are needed", path=path)
-
-    numeric = {}
-    for name, cells in zip(header, zip(*records, strict=True), strict=True):
-        _check_stop(should_stop, path)
-        values = _parse_column(cells, decimal_comma)
-        if values is not None and not np.isnan(values).all():
-            numeric[name] = values
-    return Table(
-        path=path,
-        header=header,
-        rows=records,
-        numeric=numeric,
-        delimiter=delimiter,
-        has_header=has_header,
-        line_numbers=lines,
-    )
-
-
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector while millions of cell lists are made.
-
-    Each batch of new lists triggers a collection that walks all the older ones,
-    which makes reading three times slower; none of them can be garbage.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _read_bytes(path: str) -> bytes:
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except OSError as err:
-        raise DataError(err.strerror or str(err), path=path) from err
-
-
-def _decode(data: bytes, path: str) -> str:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # Windows' "Unicode text" export: its NUL bytes are text, not binary.
-        with suppress(UnicodeDecodeError):
-            return data.decode("utf-16")
-    if b"\x00" in data:
-        raise DataError("is not a text CSV file (it contains NUL bytes)", path=path)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Western Windows writes cp1252/latin-1, in which every byte decodes.
-        return data.decode("latin-1")
-
-
-def _sniff_delimiter(text: str) -> str:
-    """Pick the delimiter that splits the first lines into one consistent number of fields.
-
-    Counting fields is more predictable than csv.Sniffer, which guesses from
-    character frequencies and is fooled by decimal commas in ';' files.
-    """
-    lines = [line for line in text[:_SNIFF_CHARS].splitlines() if line.strip()]
-    if len(text) > _SNIFF_CHARS and len(lines) > 1:
-        lines.pop()  # probably cut in the middle
-    sample = lines[:_SNIFF_LINES]
-    if not sample:
-        return ","
-
-    def score(delimiter: str) -> tuple[bool, float]:
-        counts = [len(record) for record in csv.reader(sample, delimiter=delimiter)]
-        mode = max(set(counts), key=counts.count)
-        agreeing = counts.count(mode) / len(counts)
-        return (mode > 1 and agreeing == 1.0, agreeing if mode > 1 else 0.0)
-
-    best = max(_DELIMITERS, key=score)  # max keeps the first of equals: _DELIMITERS' order
-    return best if score(best)[1] > 0 else ","
-
-
-def _read_records(text, delimiter, path, n_bytes, progress, should_stop):
-    """The non-blank records, the physical line where each starts and its field count.
-
-    Returns records (list of n lists of str), lines and counts (arrays of shape (n,)).
-    """
-    # newline=None: '\r\n', '\r' and '\n' all end a line, as an editor counts them.
-    source = io.StringIO(text, newline=None)
-    reader = csv.reader(source, delimiter=delimiter)
-    records = []
-    try:
-        while chunk := list(itertools.islice(reader, _PROGRESS_EVERY)):
-            records += chunk
-            _check_stop(should_stop, path)
-            if progress is not None:
-                progress(min(n_bytes, source.tell() * n_bytes // len(text)), n_bytes)
-    except csv.Error as err:
-        raise DataError(str(err), path=path, line=reader.line_num) from err
-    n = len(records)
-    if reader.line_num == n:
-        lines = np.arange(1, n + 1)
-    else:
-        # A quoted cell holds line breaks: a record spans one line more per break.
-        spans = np.fromiter(
-            (1 + sum(cell.count("\n") for cell in record) for record in records), np.int64, n
-        )
-        lines = np.cumsum(spans) - spans + 1
-    counts = np.fromiter(map(len, records), np.intp, n)
-    # csv gives [] for an empty line and [' '] for spaces only; only short records can be blank.
-    blank = [i for i in np.flatnonzero(counts <= 1).tolist() if not "".join(records[i]).strip()]
-    if blank:
-        keep = np.ones(n, dtype=bool)
-        keep[blank] = False
-        records = list(itertools.compress(records, keep.tolist()))
-        lines, counts = lines[keep], counts[keep]
-    return records, lines, counts
-
-
-def _check_stop(should_stop, path):
-    if should_stop is not None and should_stop():
-        raise InterruptedError(f"reading {path} was stopped")
-
-
-def _ragged_error(records, lines, index, has_header, path) -> DataError:
-    source = "the header" if has_header else "the first row"
-    reason = (
-        f"has {_count(len(records[index]), 'field')}, expected {len(records[0])} "
-        f"(from {source} at line {lines[0]})"
-    )
-    span = sum(cell.count("\n") for cell in records[index])
-    if span:
-        reason += f"; a quoted cell runs to line {lines[index] + span}: is a closing quote missing?"
-    return DataError(reason, path=path, line=int(lines[index]))
-
-
-def _looks_like_header(records: list[list[str]], decimal_comma: bool) -> bool:
-    """A header has words where the data has numbers, or is all words."""
-    first = records[0]
-    is_text = [_is_text(cell, decimal_comma) for cell in first]
-    if not any(is_text):
-        return False
-    if not any(_is_number(cell, decimal_comma) for cell in first):
-        return True
-    sample = records[1 : 1 + _HEADER_SAMPLE_ROWS]
-    for j, cells in enumerate(zip(*sample, strict=True)):
-        if is_text[j]:
-            values = _parse_column(cells, decimal_comma)
-            if values is not None and not np.isnan(values).all():
-                return True
-    return False
-
-
-def _parse_column(cells: Sequence[str], decimal_comma: bool) -> np.ndarray | None:
-    """Floats of shape (n,), NaN where missing, or None when a cell is not a number."""
-    values = _to_floats(cells)
-    if values is None and decimal_comma:
-        # Europe's '1,5' in a ';' file; tried only when the column fails as written.
-        values = _to_floats([cell.replace(",", ".") for cell in cells])
-    return values
-
-
-def _to_floats(cells: Sequence[str]) -> np.ndarray | None:
-    try:
-        # numpy converts a sequence of str in C (and strips spaces): ~10x float() per cell.
-        return np.array(cells, dtype=np.float64)
-    except ValueError:
-        pass
-    values = np.empty(len(cells))
-    for i, cell in enumerate(cells):
-        text = cell.strip()
-        if text.lower() in _MISSING:
-            values[i] = np.nan
-            continue
-        try:
-            values[i] = float(text)
-        except ValueError:
-            return None
-    return values
-
-
-def _is_number(cell: str, decimal_comma: bool) -> bool:
-    text = cell.strip()
-    for candidate in (text, text.replace(",", ".")) if decimal_comma else (text,):
-        try:
-            float(candidate)
-            return True
-        except ValueError:
-            pass
-    return False
-
-
-def _is_text(cell: str, decimal_comma: bool) -> bool:
-    return cell.strip().lower() not in _MISSING and not _is_number(cell, decimal_comma)
-
-
-def _cell_problem(cell: str, decimal_comma: bool) -> str:
-    """Why a cell cannot be a feature value, in a few words."""
-    text = cell.strip()
-    if not text:
-        return "empty cell"
-    if text.lower() in _MISSING:
-        return f"missing value {_shown(text)}"
-    if _is_number(text, decimal_comma):
-        return f"{_shown(text)} is not a finite number"
-    return f"{_shown(text)} is not a number"
-
-
-def _unique_names(names: Iterable[str], taken: Iterable[str] = ()) -> list[str]:
-    """names made unique among themselves and ``taken`` by suffixes _2, _3, ..."""
-    seen, unique = set(taken), []
-    for name in names:
-        candidate, k = name, 2
-        while candidate in seen:
-            candidate, k = f"{name}_{k}", k + 1
-        seen.add(candidate)
-        unique.append(candidate)
-    return unique
+_WRITE_ROWS = 1 << 14
 
 
 def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
@@ -500,16 +234,37 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
     with _atomic_writer(path) as file:
         writer = csv.writer(file, delimiter=table.delimiter, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(
-            [*row, c, p, *ps]
-            for row, c, p, ps in zip(
-                table.rows,
-                (component + 1).tolist(),
-                probability.tolist(),
-                resp.tolist(),
-                strict=True,
+        if isinstance(table.rows, LineRows):
+            _write_lines(file, table.rows, table.delimiter, component, resp)
+        else:
+            writer.writerows(
+                [*row, c, p, *ps]
+                for row, c, p, ps in zip(
+                    table.rows,
+                    (component + 1).tolist(),
+                    probability.tolist(),
+                    resp.tolist(),
+                    strict=True,
+                )
             )
-        )
+
+
+def _write_lines(file, rows: LineRows, delimiter: str, component, resp) -> None:
+    """Each input line as it is, then component + 1, probability and the responsibilities.
+
+    The lines hold no quotes, line breaks or delimiters inside cells, so csv.writer
+    would write them unchanged; numbers are written as csv.writer writes them
+    (str, which for a float is repr), a block of rows per write.  Formatting
+    floats is most of the time, so the probability reuses its p_k's text.
+    """
+    line = "{}" + (delimiter + "{}") * (resp.shape[1] + 2) + "\n"
+    for start in range(0, len(rows), _WRITE_ROWS):
+        stop = min(start + _WRITE_ROWS, len(rows))
+        texts = [list(map(repr, column)) for column in resp[start:stop].T.tolist()]
+        best = component[start:stop].tolist()
+        chosen = [texts[k][i] for i, k in enumerate(best)]
+        numbers = [k + 1 for k in best]
+        file.write("".join(map(line.format, rows.lines(start, stop), numbers, chosen, *texts)))
 
 
 def write_array_csv(
@@ -546,7 +301,7 @@ def read_json(path) -> dict:
     """Read a JSON object; bad JSON raises DataError at its line and column."""
     path = os.fsdecode(path)
     try:
-        text = _read_bytes(path).decode("utf-8-sig")
+        text = read_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise DataError("is not UTF-8 text, as JSON must be", path=path) from err
     if not text.strip():
@@ -625,7 +380,3 @@ def _fsync_directory(directory: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

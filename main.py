@@ -149,7 +149,7 @@ def command_fit(args) -> int:
     table = io.read_csv(args.data)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     X = table.features(columns, label_column=args.label_column)
-    feature_names = columns or [c for c in table.numeric_columns() if c != args.label_column]
+    feature_names = columns or table.default_feature_columns(args.label_column)
     true = table.labels(args.label_column) if args.label_column else None
 
     total = len(ks) * len(cov_types)

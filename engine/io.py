@@ -78,7 +78,11 @@ class Table:
         if label_column is not None:
             self._column_number(label_column)
         if columns is None:
-            columns = [name for name in self.numeric_columns() if name != label_column]
+            for name in self.header:
+                if name != label_column and self.is_mostly_numeric(name):
+                    # A typo in a numeric column must not silently drop the column.
+                    raise self._non_numeric_error(name)
+            columns = self.default_feature_columns(label_column)
         columns = list(columns)
         for name in columns:
             self._column_number(name)
@@ -97,6 +101,39 @@ class Table:
             row, col = np.argwhere(bad)[0]
             raise self._cell_error(int(row), columns[col])
         return X
+
+    def default_feature_columns(self, label_column: str | None = None) -> list[str]:
+        """The numeric columns a user means as features: all but the label and a row index.
+
+        R and pandas write the row number as an unnamed first column; it
+        carries no information about clusters and would dominate the fit.
+        """
+        return [
+            name
+            for name in self.numeric_columns()
+            if name != label_column and not self.is_row_index(name)
+        ]
+
+    def is_row_index(self, name: str) -> bool:
+        """Whether a numeric column holds exactly 1..n or 0..n-1 (a row number)."""
+        values = self.numeric.get(name)
+        if values is None or values.shape[0] < 3:
+            return False
+        first = values[0]
+        if first not in (0.0, 1.0):
+            return False
+        return bool(np.array_equal(values, np.arange(first, first + values.shape[0])))
+
+    def is_mostly_numeric(self, name: str, sample: int = 1000) -> bool:
+        """A text column whose cells are numbers but for a few (at most 5 %): a typo."""
+        if name in self.numeric:
+            return False
+        j = self._column_number(name) - 1
+        decimal_comma = self.delimiter != ","
+        n = len(self.rows)
+        rows = range(0, n, max(1, n // sample))
+        text = sum(is_text(self.rows[i][j], decimal_comma) for i in rows)
+        return 0 < text <= 0.05 * len(rows)
 
     def labels(self, label_column: str) -> np.ndarray:
         """Integer codes, shape (n_rows,), 0..C-1 in order of first appearance."""

@@ -343,13 +343,6 @@ def test_more_components_than_rows_is_bad_input(too_many):
     assert result.returncode == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="io/main design issue: by default a column with a stray non-numeric cell is "
-    "silently dropped from the features (the fit runs on the other columns) instead of "
-    "naming the cell; see the report",
-)
 def test_a_typo_in_a_numeric_column_is_reported_by_default(tmp_path):
     path = tmp_path / "typo.csv"
     rows = ["a,b"] + [f"{i % 7},{(i * 3) % 11}" for i in range(40)]

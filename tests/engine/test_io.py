@@ -539,3 +539,25 @@ def test_json_other_errors(tmp_path):
     assert error_of(read_json, missing) == f"{missing}: No such file or directory"
     with pytest.raises(DataError, match="cannot write"):
         write_json_atomic(tmp_path / "no" / "m.json", {"a": 1})
+
+
+def test_a_row_number_column_is_not_a_default_feature(tmp_path):
+    path = tmp_path / "r_export.csv"
+    lines = ['"","a","b"'] + [f'"{i + 1}",{i % 5}.5,{(i * 7) % 3}' for i in range(30)]
+    path.write_text("\n".join(lines) + "\n")
+    table = read_csv(str(path))
+    assert table.is_row_index(table.header[0])
+    assert table.default_feature_columns() == ["a", "b"]
+    assert table.features().shape == (30, 2)
+    # Still available when asked for by name.
+    assert table.features([table.header[0], "a"]).shape == (30, 2)
+
+
+def test_a_typo_in_an_otherwise_numeric_column_is_named(tmp_path):
+    path = tmp_path / "typo.csv"
+    lines = ["a,b,species"] + [f"{i},{i * 2},setosa" for i in range(60)]
+    lines[31] = "30,oops,setosa"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_csv(str(path))
+    with pytest.raises(DataError, match=r"line 32, column 'b' \(2\): 'oops' is not a number"):
+        table.features(label_column="species")

@@ -1,6 +1,6 @@
 """Render the main window after a fit of the demo data to a PNG (for the README).
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python bench/screenshot.py resources/screenshot.png
+    make screenshot   (runs this under xvfb-run; writes resources/screenshot.png)
 """
 
 from __future__ import annotations

@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 
+# Names R, pandas and spreadsheets give a column of row numbers.
+_ROW_INDEX_NAMES = {"", "index", "id", "row", "rownames", "unnamed: 0"}
+
+
 @dataclass(frozen=True, eq=False)
 class Table:
     """A CSV file as read: the raw cells, and float64 arrays of its numeric columns.
@@ -115,7 +119,15 @@ class Table:
         ]
 
     def is_row_index(self, name: str) -> bool:
-        """Whether a numeric column holds exactly 1..n or 0..n-1 (a row number)."""
+        """Whether the first column is an unnamed (or index-named) row number, 1..n or 0..n-1.
+
+        Only the first column, and only without a meaningful name: a column
+        named 'x' that happens to count 1, 2, 3 is data.
+        """
+        if not self.header or name != self.header[0]:
+            return False
+        if name.strip().lower() not in _ROW_INDEX_NAMES and name != "column_1":
+            return False
         values = self.numeric.get(name)
         if values is None or values.shape[0] < 3:
             return False

@@ -19,15 +19,17 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from gui.panels.data_sources import DataPayload
+from gui.panels.fit_controller import FitMixin
 from gui.panels.selection_controller import SelectionMixin
 from gui.panels.selection_panel import evaluate_labels
 from gui.panels.window_actions import WindowActions, build_layout, build_menus
-from gui.playback import Frame, Playback, model_from_frame
-from gui.worker import FitWorker, JobPool, subsample_rows
+from gui.playback import Frame, Playback
+from gui.worker import JobPool, subsample_rows
 
 DEFAULT_DISPLAY_CAP = 20_000
 FRAME_INTERVAL_MS = 16  # ~60 Hz
 MAX_MESSAGES = 8
+KMEANS_CAPTION = "colours: k-means clusters (3-D view: the mixture)"
 
 
 def _labels_of(mixture, X_shown: np.ndarray):
@@ -36,12 +38,24 @@ def _labels_of(mixture, X_shown: np.ndarray):
     return resp.argmax(axis=1).astype(np.int16), resp.max(axis=1).astype(np.float32)
 
 
-class MainWindow(WindowActions, SelectionMixin, QMainWindow):
+def _class_legend(data: DataPayload) -> list[str]:
+    """Class names for the legend: a bare "2" beside "component 2" says nothing."""
+    names = list(data.class_names)
+    try:
+        [float(name) for name in names]
+    except ValueError:
+        return names
+    return [f"{data.label_column or 'class'} {name}" for name in names]
+
+
+class MainWindow(WindowActions, FitMixin, SelectionMixin, QMainWindow):
     fitFinished = Signal(object)  # FitOutcome
     fitFailed = Signal(str)
     sweepFinished = Signal(object)  # Selection
     exported = Signal(str)  # path of a file written
     errorShown = Signal(str, str)  # title, message of a message box just opened
+    closed = Signal()  # the window has closed, every worker thread ended
+    close_timeout_ms = 1500  # then hide, and close when the last worker has ended
 
     def __init__(self, display_cap: int = DEFAULT_DISPLAY_CAP, demo: bool = True):
         super().__init__()
@@ -63,6 +77,7 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
         self._kmeans_labels = None  # (m,) k-means labels aligned to self.model, or None
         self._model_labels = None  # (mixture, labels, confidence) of a shown candidate
         self.drawn = (None, None, None)  # (mixture, 2-D labels, 3-D labels) last drawn
+        self._init_fit()
         self._build()
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_INTERVAL_MS)
@@ -75,6 +90,7 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
     def _build(self) -> None:
         build_layout(self)
         build_menus(self)
+        self.model = None  # the exports of a model start disabled
         self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.space.activated.connect(self.toggle_pause_or_play)
 
@@ -103,6 +119,8 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
     def model(self, model) -> None:
         self._model = model
         self.model_summary.show_model(model)
+        for action in (self.export_csv_action, self.export_json_action):
+            action.setEnabled(model is not None)
 
     # ------------------------------------------------------------------ messages
     def show_status(self, text: str, timeout_ms: int = 0) -> None:
@@ -152,12 +170,7 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
             view.set_data(data.X, list(data.feature_names), self.display_rows, data.labels)
         # Below three features the 3-D view has nothing to draw: the 2-D view takes its room.
         self.plot3d.setVisible(data.n_features >= 3)
-        # The views' axis pickers should start on the first features, as the views do.
-        if data.n_features >= 2:
-            self.plot2d.set_axes(0, 1)
-        if data.n_features >= 3:
-            self.plot3d.set_axes(0, 1, 2)
-        self.plot2d.set_class_names(list(data.class_names) if data.labels is not None else None)
+        self.plot2d.set_class_names(_class_legend(data) if data.labels is not None else None)
         m = len(self.display_rows)
         self.display_note.setText(
             f"showing a fixed random {m:,} of {data.n_samples:,} points (display cap)"
@@ -180,106 +193,11 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
         self.setWindowTitle(f"GMM Studio: {payload.source}")
 
     def _clear_record(self) -> None:
+        self.phase_timer.stop()
+        self._phase_frame = self.phase = None
         self.playback.clear()
         self._record += 1
         self.playback_bar.set_length(0, 0, None)
-
-    # ------------------------------------------------------------------ fit
-    @property
-    def fitting(self) -> bool:
-        return self._fit_job is not None and self._fit_job.running
-
-    def start_fit(self, settings=None, paused: bool = False) -> None:
-        if self.data is None or self.fitting:
-            return
-        settings = settings or self.fit_panel.settings()
-        self._clear_record()
-        self.model, self._kmeans_labels = None, None
-        self.convergence.reset()
-        self.convergence.set_tolerance(settings.tol)
-        self.bottom_tabs.setCurrentWidget(self.convergence)
-        worker = FitWorker(self.data.X, settings, self.display_rows, paused=paused)
-        if paused:
-            worker.step()  # the first step shows the initial parameters
-        self._fit_job = self.pool.submit(
-            worker, on_snapshot=self._on_snapshot, on_done=self._on_fit_done,
-            on_error=self._on_fit_failed, on_progress=self._on_fit_progress,
-        )
-        self.fit_panel.set_running(True)
-        self.fit_panel.set_paused(paused)
-        self.selection_panel.set_available(False)
-        self.show_status(f"Fitting K = {settings.n_components}, {settings.covariance_type} "
-                         f"covariance ({settings.init} start)…")
-
-    def _on_fit_progress(self, done: int, total: int) -> None:
-        self.show_status(f"Screening starts: {done} / {total}")
-
-    def _on_snapshot(self, snap) -> None:
-        self.playback.append(snap)
-        if snap.events:
-            self.show_status(f"Iteration {snap.iteration}: {snap.events[-1]}")
-        self._dirty = True
-
-    def _on_fit_done(self, outcome) -> None:
-        self._fit_ended()
-        last = self.playback.latest()
-        if outcome is None or last is None:
-            self.show_status("Fit stopped before the first iteration")
-            return
-        self.model = model_from_frame(last, outcome.stopped)
-        if outcome.stopped:
-            text = f"Stopped by the user at iteration {last.iteration}"
-        elif last.converged:
-            text = f"Converged after {last.iteration} iterations"
-        else:
-            text = f"Stopped by max_iter = {outcome.settings.max_iter} before converging"
-        self.show_status(f"{text}: mean log-likelihood {last.log_likelihood:.6g}, "
-                         f"BIC {last.criteria['bic']:.6g}")
-        self._dirty = True
-        self._on_frame()  # the final state now, not at the next tick
-        self._evaluate_model()
-        self.fitFinished.emit(outcome)
-
-    def _on_fit_failed(self, message: str) -> None:
-        self._fit_ended()
-        self.show_error("The fit failed", message)
-        self.fitFailed.emit(message)
-
-    def _fit_ended(self) -> None:
-        self._fit_job = None
-        self.fit_panel.set_running(False)
-        self.selection_panel.set_available(self.data is not None and not self.sweeping)
-
-    def toggle_pause(self) -> None:
-        if not self.fitting:
-            return
-        worker = self._fit_job.worker
-        if self.fit_panel.paused:
-            worker.resume()
-        else:
-            worker.pause()
-        self.fit_panel.set_paused(not self.fit_panel.paused)
-        self.show_status("Paused" if self.fit_panel.paused else "Resumed")
-
-    def toggle_pause_or_play(self) -> None:
-        """Space: pause/resume a running fit, else play/pause the recorded iterations."""
-        if self.fitting:
-            self.toggle_pause()
-        else:
-            self.playback_bar.toggle_play()
-
-    def step(self, settings=None) -> None:
-        """One more EM iteration; when idle, start a paused fit at iteration 0."""
-        if self.fitting:
-            self._fit_job.worker.step()
-            self.fit_panel.set_paused(True)
-        else:
-            self.start_fit(settings, paused=True)
-
-    def stop_fit(self) -> None:
-        if self.fitting:
-            self._fit_job.worker.stop()
-            self.show_status("Stopping…")
 
     # ------------------------------------------------------------------ drawing
     def _on_frame(self) -> None:
@@ -288,7 +206,7 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
             return
         self._dirty = False
         if self.playback.follow_live and len(self.playback):
-            self._draw_frame(self.playback.latest())
+            self._draw_latest()
         else:
             self._update_bar()
 
@@ -309,8 +227,12 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
             self._compute_labels(self.model.mixture, None)
         self._evaluate_model()
 
-    def _draw_frame(self, frame: Frame) -> None:
-        if frame.has_labels:
+    def _draw_frame(self, frame: Frame, labels_from: Frame | None = None) -> None:
+        """Every view at ``frame``; the points coloured as in ``labels_from`` if given
+        (the M-step of a Step: new ellipses, the previous E-step's colours)."""
+        if labels_from is not None:
+            labels, confidence = labels_from.labels, labels_from.confidence
+        elif frame.has_labels:
             labels, confidence = frame.labels, frame.confidence
         else:
             # Until the worker has them, the last labels drawn stand in (no grey flash).
@@ -332,8 +254,10 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
         if (self.compare_panel.enabled and self._kmeans_labels is not None
                 and self.model is not None and mixture is self.model.mixture):
             labels2d, confidence2d = self._kmeans_labels, None
+            self.plot2d.set_caption(KMEANS_CAPTION)
         else:
             confidence2d = confidence
+            self.plot2d.set_caption(None)
         self.plot2d.show_model(mixture.means, covariances, labels2d, confidence2d,
                                weights=mixture.weights)
         self.plot3d.show_model(mixture.means, covariances, labels, confidence)
@@ -424,12 +348,22 @@ class MainWindow(WindowActions, SelectionMixin, QMainWindow):
             self.load_csv(paths[0])
 
     def closeEvent(self, event) -> None:
-        """Stop every worker and join its thread before the window goes."""
+        """Stop every worker and join its thread before the window goes.
+
+        A worker inside one long engine call (a sweep's candidate on a big file) can
+        only stop when the call returns: the window then hides at once and closes for
+        good when the last thread has ended (a QThread destroyed while it runs would
+        abort the process)."""
         self.frame_timer.stop()
+        self.phase_timer.stop()
         self.playback_bar.stop_playing()
-        if not self.pool.shutdown(timeout_ms=10_000):
-            self.show_status("Waiting for a worker to stop…")
-        super().closeEvent(event)
+        if self.pool.shutdown(timeout_ms=self.close_timeout_ms):
+            super().closeEvent(event)
+            self.closed.emit()
+            return
+        event.ignore()
+        self.hide()
+        self.pool.idle.connect(self.close, Qt.ConnectionType.UniqueConnection)
 
     def current_directory(self) -> str:
         return self.data_panel.last_directory or os.getcwd()

@@ -342,6 +342,8 @@ class Job(QObject):
 class JobPool(QObject):
     """Every job of a window: kept alive while its thread runs, all joined on close."""
 
+    idle = Signal()  # the last job has ended and been dropped
+
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._jobs: set[Job] = set()
@@ -361,7 +363,12 @@ class JobPool(QObject):
     def _forget(self, job: Job) -> None:
         # Dropped from the next turn of the event loop, not inside the job's own slot:
         # the last reference going would delete the QObject while Qt still delivers to it.
-        QTimer.singleShot(0, self, lambda: self._jobs.discard(job))
+        QTimer.singleShot(0, self, lambda: self._drop(job))
+
+    def _drop(self, job: Job) -> None:
+        self._jobs.discard(job)
+        if not self._jobs:
+            self.idle.emit()
 
     def __len__(self) -> int:
         return len(self._jobs)

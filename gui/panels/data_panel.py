@@ -67,6 +67,7 @@ class DataPanel(QWidget):
 
         generate = QGroupBox("Generate")
         form = QFormLayout(generate)
+        self._generate_form = form
         self.scenario = QComboBox()
         self.scenario.addItems([*SCENARIOS, RANDOM_MIXTURE])
         self.scenario.setCurrentText(DEMO_SCENARIO)
@@ -131,9 +132,10 @@ class DataPanel(QWidget):
         self._scenario_changed(self.scenario.currentText())
 
     def _scenario_changed(self, name: str) -> None:
+        # The lab's scenarios fix d and K: their rows would only show stale numbers.
         random = name == RANDOM_MIXTURE
         for widget in (self.dim, self.components, self.separation):
-            widget.setEnabled(random)
+            self._generate_form.setRowVisible(widget, random)
 
     # ------------------------------------------------------------------ state
     @property
@@ -176,7 +178,9 @@ class DataPanel(QWidget):
         self._loading = None
         self._table = None
         names = list(payload.feature_names)
-        self._fill_columns(names, names, None, editable=False)
+        label = payload.label_column if payload.labels is not None else None
+        self._fill_columns(names, names, label, editable=False,
+                           all_columns=[label] if label else None)
         self._publish(payload)
         self.status.emit(f"Generated {payload.source}: {payload.n_samples:,} rows")
 
@@ -205,7 +209,7 @@ class DataPanel(QWidget):
         self.loadProgress.emit(1, 1)
         self.errorOccurred.emit(title, message)
 
-    def _table_read(self, path: str, payload: DataPayload, note: str) -> None:
+    def _table_read(self, path: str, payload: DataPayload, note: str, warning: str) -> None:
         self._loading = None
         self.loadProgress.emit(1, 1)
         table = payload.table
@@ -215,6 +219,9 @@ class DataPanel(QWidget):
         self._publish(payload)
         self.status.emit(f"Read {path}: {len(table.rows):,} rows, {len(table.header)} columns"
                          + (f"; {note}" if note else ""))
+        if warning:
+            self.errorOccurred.emit(f"A column of {os.path.basename(path)} was left out",
+                                    warning)
 
     def _fill_columns(self, numeric, chosen, label, editable, all_columns=None) -> None:
         self.feature_list.blockSignals(True)
@@ -288,7 +295,7 @@ class DataPanel(QWidget):
             rows = [[f"{v:.4g}" for v in row] for row in payload.X[:PREVIEW_ROWS].tolist()]
             if payload.labels is not None:
                 for row, label in zip(rows, payload.labels[:PREVIEW_ROWS].tolist(), strict=True):
-                    row.append(str(label))
+                    row.append(str(label + 1))  # as the legend ("class 1") and the export
         self.preview.clear()
         self.preview.setColumnCount(len(header))
         self.preview.setRowCount(len(rows))

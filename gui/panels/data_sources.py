@@ -12,9 +12,12 @@ from engine.datasets import make_random_mixture, make_scenario
 from engine.io import DataError, Table, read_csv
 
 RANDOM_MIXTURE = "random mixture"
+GENERATED_LABEL = "label"
 DEMO_SCENARIO = "overlapping-3d"
 _LABEL_NAMES = ("label", "labels", "class", "classes", "target", "species", "y", "truth",
                 "component", "cluster", "group")
+_LABEL_WORDS = ("label", "class", "species")
+MAX_GUESSED_CLASSES = 50
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,6 +27,8 @@ class DataPayload:
     X : ndarray (n, d) float64, read-only
     labels : ndarray (n,) int codes of the true classes, or None
     table : the CSV as read (for the labeled export), or None for generated data
+    class_names : the C class names in display order (numeric or alphabetical);
+        ``labels`` are codes into it
     """
 
     X: np.ndarray
@@ -53,10 +58,11 @@ class DataPayload:
         rows = [[repr(v) for v in row] for row in self.X.tolist()]
         numeric = {name: self.X[:, j] for j, name in enumerate(header)}
         if self.labels is not None:
-            header.append("label")
+            # 1-based, as `main.py generate` writes them and as the legend names them.
+            header.append(GENERATED_LABEL)
             for row, label in zip(rows, self.labels.tolist(), strict=True):
-                row.append(str(label))
-            numeric["label"] = self.labels.astype(np.float64)
+                row.append(str(label + 1))
+            numeric[GENERATED_LABEL] = self.labels.astype(np.float64) + 1
         return Table(
             path=None, header=header, rows=rows, numeric=numeric, delimiter=",",
             has_header=True, line_numbers=np.arange(2, len(rows) + 2),
@@ -74,8 +80,18 @@ def payload_from_dataset(dataset, source: str) -> DataPayload:
     return DataPayload(
         X=_readonly(dataset.X), feature_names=tuple(dataset.feature_names),
         labels=_readonly(dataset.labels), class_names=tuple(f"class {k + 1}" for k in range(K)),
-        table=None, source=source,
+        table=None, source=source, label_column=GENERATED_LABEL,
     )
+
+
+def _class_order(names: list[str]) -> np.ndarray:
+    """The classes' display order: by number when every name is one, else alphabetical
+    (the file's order of first appearance would list "1, 3, 2")."""
+    try:
+        keys = [(float(name), name) for name in names]
+    except ValueError:
+        keys = [(name.casefold(), name) for name in names]
+    return np.array(sorted(range(len(names)), key=keys.__getitem__), dtype=np.intp)
 
 
 def payload_from_table(table: Table, columns, label_column: str | None) -> DataPayload:
@@ -83,8 +99,13 @@ def payload_from_table(table: Table, columns, label_column: str | None) -> DataP
     X = table.features(list(columns), label_column)
     labels = names = None
     if label_column is not None:
-        labels = table.labels(label_column)
-        names = table.label_names(label_column)
+        codes = table.labels(label_column)
+        file_names = table.label_names(label_column)
+        order = _class_order(file_names)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        labels = rank[codes]
+        names = [file_names[k] for k in order]
     return DataPayload(
         X=_readonly(X), feature_names=tuple(columns),
         labels=None if labels is None else _readonly(labels),
@@ -103,35 +124,64 @@ def generate_payload(name: str, n: int, seed: int, dim: int, n_components: int,
     return payload_from_dataset(dataset, f"{dataset.name} (seed {seed})")
 
 
-def read_and_prepare(path: str, progress=None, should_stop=None) -> tuple[DataPayload, str]:
-    """Read a CSV and choose its columns (worker thread): every complete numeric column
-    but the label column is a feature.  Returns the payload and a note for the user;
+def read_and_prepare(path: str, progress=None, should_stop=None) -> tuple[DataPayload, str, str]:
+    """Read a CSV and choose its columns (worker thread): the engine's default features
+    (every numeric column but the label and a column of row numbers) without missing
+    values.  Returns the payload, a note on what was left out, and a warning (the
+    engine's located error) when a numeric column was left out for a typo in a cell;
     raises DataError when nothing usable is left."""
     table = read_csv(path, progress=progress, should_stop=should_stop)
     label = guess_label_column(table)
-    columns = [c for c in table.numeric_columns() if c != label]
+    numeric = [c for c in table.numeric_columns() if c != label]
+    # Row numbers alone are better than nothing to fit.
+    columns = table.default_feature_columns(label) or numeric
+    index = [c for c in numeric if c not in columns]
     complete = [c for c in columns if np.isfinite(table.numeric[c]).all()]
     skipped = [c for c in columns if c not in complete]
-    note = f"columns with missing values left out: {', '.join(skipped)}" if skipped else ""
+    text = [c for c in table.header if c not in table.numeric and c != label]
+    notes = []
+    if index:
+        notes.append(f"row numbers not used as a feature: {', '.join(index)}")
+    if skipped:
+        notes.append(f"columns with missing values left out: {', '.join(skipped)}")
+    if text:
+        notes.append(f"non-numeric columns left out: {', '.join(text)}")
+    warning = ""
+    if any(table.is_mostly_numeric(c) for c in text):
+        try:
+            table.features(None, label)  # the engine names the cell that is not a number
+        except DataError as err:
+            warning = f"{err}. The column is left out; correct that cell to use it."
+    note = "; ".join(notes)
     try:
-        return payload_from_table(table, complete or columns, label), note
+        return payload_from_table(table, complete or columns, label), note, warning
     except DataError:
         if label is None:
             raise
     # The guessed label column is unusable (a missing class): go on without it.
-    return payload_from_table(table, complete or columns, None), note
+    return payload_from_table(table, complete or columns, None), note, warning
 
 
 def guess_label_column(table: Table) -> str | None:
-    """A column named like a class, else the last text column with few distinct values."""
-    for name in table.header:
-        if name.strip().lower() in _LABEL_NAMES:
+    """A column named like a class (label, class, species, ...), else the last text
+    column; either only when it has a few distinct values (not a measurement)."""
+    named = [name for name in table.header if name.strip().lower() in _LABEL_NAMES]
+    named += [name for name in table.header if name not in named
+              and any(word in name.lower() for word in _LABEL_WORDS)]  # "true_label"
+    text = [name for name in reversed(table.header) if name not in table.numeric]
+    for name in named + text:
+        if _few_classes(table, name):
             return name
-    numeric = set(table.numeric_columns())
-    for name in reversed(table.header):
-        if name not in numeric:
-            j = table.header.index(name)
-            distinct = {row[j].strip() for row in table.rows[:5000]}
-            if 1 < len(distinct) <= min(50, len(table.rows) // 2):
-                return name
     return None
+
+
+def _few_classes(table: Table, name: str) -> bool:
+    limit = min(MAX_GUESSED_CLASSES, len(table.rows) // 2)
+    if name in table.numeric:
+        values = table.numeric[name]
+        if not np.isfinite(values).all():
+            return False
+        return 1 < np.unique(values).size <= limit
+    j = table.header.index(name)
+    distinct = {row[j].strip() for row in table.rows[:5000]}
+    return 1 < len(distinct) <= limit

@@ -111,7 +111,9 @@ class FitPanel(QWidget):
         self.tol = LogSpinBox(DEFAULT_TOL, 0.0, 1.0,
                               "Relative tolerance: EM stops when the mean log-likelihood changes "
                               "by less than tol x (1 + |mean log-likelihood|) between two "
-                              "iterations. The arrows multiply or divide by 10.")
+                              "iterations and, while it still gains steadily, Aitken's "
+                              "estimate of the gain left is below that too. "
+                              "The arrows multiply or divide by 10.")
         self.max_iter = QSpinBox()
         self.max_iter.setRange(0, 100_000)
         self.max_iter.setValue(DEFAULT_MAX_ITER)
@@ -152,11 +154,16 @@ class FitPanel(QWidget):
         self.pause_action.setToolTip("Pause or resume the running fit (Space)")
         self.step_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward),
                                    "Step", self)
-        self.step_action.setToolTip("One EM iteration (E-step then M-step), then pause; "
-                                    "starts a paused fit at its initial parameters when idle")
+        self.step_action.setToolTip("One EM iteration, then pause (F10): the ellipses move "
+                                    "(M-step), then the points take their new colours "
+                                    "(E-step). When idle, starts a paused fit at its initial "
+                                    "parameters")
         self.stop_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop),
                                    "Stop", self)
-        self.stop_action.setToolTip("Stop the fit, keeping the iterations done so far")
+        self.stop_action.setToolTip("Stop the fit, keeping the iterations done so far "
+                                    "(Shift+F5)")
+        self.step_action.setShortcut(QKeySequence("F10"))
+        self.stop_action.setShortcut(QKeySequence("Shift+F5"))
         self.fit_action.triggered.connect(lambda: self._emit_settings(self.fitRequested))
         self.step_action.triggered.connect(lambda: self._emit_settings(self.stepRequested))
         self.pause_action.triggered.connect(self.pauseRequested.emit)

@@ -93,7 +93,14 @@ class SelectionMixin:
             self.show_status(f"K = {n_components}, {covariance_type}: no model "
                              f"({candidate.reason if candidate else 'not fitted'})")
             return
+        # The record of an earlier fit would replay another model under this one.
+        self._clear_record()
+        self.convergence.reset()
         self.model, self._kmeans_labels = candidate, None
+        self.selection_view.set_shown(candidate.n_components, candidate.covariance_type)
+        # Fit (F5) or Step (F10) now replays EM for the model on screen.
+        self.fit_panel.n_components.setValue(candidate.n_components)
+        self.fit_panel.covariance_type.setCurrentText(candidate.covariance_type)
         self._draw_mixture(candidate.mixture, None, None)
         self._compute_labels(candidate.mixture, None)
         state = "converged" if candidate.converged else "not converged"
@@ -102,7 +109,8 @@ class SelectionMixin:
                  f"BIC {candidate.bic:.6g}, AIC {candidate.aic:.6g}, ICL {candidate.icl:.6g}"]
         if candidate.reason:
             lines.append(candidate.reason)
+        lines.append("A sweep keeps no iterations: Fit (F5) or Step (F10) runs EM again "
+                     "for this K and covariance, to watch it converge.")
         self.convergence.show_messages(lines)
-        self.convergence.set_current(None)
         self.show_status(lines[0])
         self._evaluate_model()

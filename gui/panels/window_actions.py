@@ -121,14 +121,18 @@ def build_menus(window) -> None:
                                  tip="The lab's overlapping 3-D mixture")
     window.export_csv_action = _action(
         window, "Labeled &CSV…", window.export_labeled_csv_dialog, "Ctrl+E",
-        "The data's columns, then component (1-based), probability, p_1 .. p_K")
+        "The data's columns, then component (1-based), probability, p_1 .. p_K "
+        "(needs a model: fit one or pick a candidate)")
     window.export_json_action = _action(window, "Model &JSON…", window.export_model_json_dialog,
                                         tip="Weights, means, covariances, criteria, candidates")
     window.export_2d_action = _action(window, "&2-D view (PNG/SVG)…",
-                                      window.export_2d_image_dialog)
-    window.export_3d_action = _action(window, "&3-D view (PNG)…", window.export_3d_image_dialog)
+                                      window.export_2d_image_dialog,
+                                      tip="The 2-D plot as shown, with its legend")
+    window.export_3d_action = _action(window, "&3-D view (PNG)…", window.export_3d_image_dialog,
+                                      tip="The 3-D scene from the current camera")
     window.export_window_action = _action(window, "&Window (PNG)…",
-                                          window.export_window_image_dialog)
+                                          window.export_window_image_dialog,
+                                          tip="A picture of the whole window")
     quit_action = _action(window, "&Quit", window.close, "Ctrl+Q")
 
     menu = window.menuBar().addMenu("&File")
@@ -175,13 +179,20 @@ class WindowActions:
     """What the menus do: exports of the current model (``self.model``, an engine
     Candidate) and of the views, the file dialogs, About, the display cap."""
 
-    def about(self) -> None:
-        QMessageBox.about(self, "About GMM Studio", (
+    def about(self) -> QMessageBox:
+        """Help > About, non-modal (open(), not exec()): tests find it as ``about_box``."""
+        box = QMessageBox(QMessageBox.Icon.Information, "About GMM Studio", (
             "<b>GMM Studio</b>: fit Gaussian mixture models by EM, choose the model order, "
             "and watch EM converge.<p>BIC, AIC and ICL follow scikit-learn's sign: "
             "<b>lower is better</b> (mclust reports the same numbers with the opposite sign)."
             "<p>Colours show the component EM assigns a point to; marker shapes show the "
-            "true class when a label column is chosen."))
+            "true class when a label column is chosen.<p>Keys: F5 fit, F10 step, Shift+F5 "
+            "stop, Space pause/resume (or replay), Ctrl+O open, Ctrl+E export the labeled "
+            "CSV."), QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.about_box = box
+        return box
 
     def ask_display_cap(self) -> None:
         cap, ok = QInputDialog.getInt(self, "Display cap", "Most points drawn (a fixed random "

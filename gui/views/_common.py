@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters on pg.exporters)
-from PySide6.QtCore import QCoreApplication, QRectF
-from PySide6.QtGui import QPainter
-from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtCore import QCoreApplication
+
+from gui.views._svg import export_svg
 
 AXIS_PEN = "#555555"
 TEXT_PEN = "#222222"
@@ -27,35 +27,84 @@ def style_plot(plot: pg.PlotItem) -> None:
         axis.label.setDefaultTextColor(pg.mkColor(TEXT_PEN))
 
 
+class _Legend(pg.LegendItem):
+    """pyqtgraph's legend sized by its layout's own preferred size.
+
+    ``LegendItem.updateSize`` adds up its entries' current heights; once the layout
+    has stretched them to that size (it does, with a negative row spacing) the next
+    entry adds up the stretched heights, and twenty entries end up 40 px apart.
+    """
+
+    def updateSize(self):
+        if self.size is not None:
+            return
+        hint = self.layout.preferredSize()
+        self.setGeometry(0, 0, hint.width(), hint.height())
+
+
 class SideLegend:
     """A legend in its own column to the right of a plot, sized to its entries.
 
     A legend inside the plot covers points whatever corner it takes; beside the plot
-    it costs a little width and hides nothing.
+    it costs a little width and hides nothing.  When the entries are taller than the
+    plot (ten components and ten classes in a short window) they flow into more
+    columns instead of running off the bottom.
     """
 
     def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int = 0, col: int = 1):
         self.box = pg.ViewBox(enableMouse=False, enableMenu=False)
         self.box.setMouseEnabled(False, False)
         canvas.addItem(self.box, row=row, col=col)
+        self.legend: pg.LegendItem | None = None
+        self._entries: list = []  # (sample, name): the legend keeps no reference of its own
+        self._columns = 1
+        self._rebuild()
+        self.box.sigResized.connect(lambda *_: self._fit_columns())
+
+    def _rebuild(self) -> None:
+        """A fresh LegendItem: a cleared one keeps its empty grid rows, and new entries
+        would start below them, spread over the whole height."""
+        if self.legend is not None:
+            self.legend.setParentItem(None)
+            if self.legend.scene() is not None:
+                self.legend.scene().removeItem(self.legend)
         # No anchor (offset=None): the box never moves relative to the legend, and an
         # anchor's geometry callback fires into a deleted box at teardown.
-        self.legend = pg.LegendItem(offset=None, labelTextColor=TEXT_PEN, verSpacing=-4)
+        self.legend = _Legend(offset=None, labelTextColor=TEXT_PEN, verSpacing=-4,
+                              colCount=self._columns)
         self.legend.setParentItem(self.box)
         self.legend.setPos(LEGEND_MARGIN, LEGEND_MARGIN)
-        self._samples: list = []
-        self.box.setFixedWidth(0)
+        for sample, name in self._entries:
+            self.legend.addItem(sample, name)
+        self.box.setFixedWidth(self.legend.width() + 2 * LEGEND_MARGIN if self._entries else 0)
 
     def clear(self) -> None:
-        self.legend.clear()
-        self._samples = []
-        self.box.setFixedWidth(0)
+        self._entries = []
+        self._columns = 1
+        self._rebuild()
 
     def add(self, sample, name: str) -> None:
         """Add an entry; ``sample`` is a scatter or data item used only to draw the key."""
-        self._samples.append(sample)  # the legend keeps no reference of its own
+        self._entries.append((sample, name))
         self.legend.addItem(sample, name)
         self.box.setFixedWidth(self.legend.width() + 2 * LEGEND_MARGIN)
+        self._fit_columns()
+
+    def columns(self) -> int:
+        return self._columns
+
+    def _fit_columns(self) -> None:
+        n = len(self._entries)
+        available = self.box.height() - 2 * LEGEND_MARGIN
+        if n == 0 or available <= 0:
+            return
+        rows = -(-n // self._columns)
+        row_height = self.legend.height() / max(rows, 1)
+        per_column = max(int(available // max(row_height, 1.0)), 1)
+        columns = min(-(-n // per_column), n)
+        if columns != self._columns:
+            self._columns = columns
+            self._rebuild()
 
     def names(self) -> list[str]:
         return [label.text for _, label in self.legend.items]
@@ -66,8 +115,8 @@ class SideLegend:
             [0],
             symbol=symbol,
             symbolBrush=brush,
-            symbolSize=size,
             symbolPen=pen if pen is not None else pg.mkPen("k", width=0.5),
+            symbolSize=size,
             pen=pg.mkPen(line, width=2) if line is not None else None,
         )
         self.add(sample, name)
@@ -89,29 +138,11 @@ def settle_layout(canvas: pg.GraphicsLayoutWidget) -> None:
 def export_scene(canvas: pg.GraphicsLayoutWidget, path: str) -> None:
     """PNG (or another raster format Qt knows) or SVG, chosen by the file's suffix."""
     settle_layout(canvas)
-    scene = canvas.scene()
-    if Path(path).suffix.lower() != ".svg":
-        exporter = pg.exporters.ImageExporter(scene)
-        exporter.parameters()["antialias"] = True
-        exporter.export(str(path))
+    if Path(path).suffix.lower() == ".svg":
+        export_svg(canvas, str(path))
         return
-    try:
-        pg.exporters.SVGExporter(scene).export(str(path))
-    except ValueError:
-        # pyqtgraph 0.14's SVG rewriter cannot parse the closed paths ("... Z") that
-        # recent Qt writes (pyqtgraph issue #3495); Qt's own SVG generator can.
-        _export_svg_with_qt(canvas, str(path))
-
-
-def _export_svg_with_qt(canvas: pg.GraphicsLayoutWidget, path: str) -> None:
-    generator = QSvgGenerator()
-    generator.setFileName(path)
-    rect = canvas.viewport().rect()
-    generator.setSize(rect.size())
-    generator.setViewBox(rect)
-    generator.setTitle("GMM Studio")
-    painter = QPainter(generator)
-    try:
-        canvas.render(painter, QRectF(rect), rect)
-    finally:
-        painter.end()
+    exporter = pg.exporters.ImageExporter(canvas.scene())
+    exporter.parameters()["antialias"] = True
+    if not exporter.export(str(path)):  # QImage.save says no more than False
+        raise OSError(f"{path}: cannot write this image (is the folder there and "
+                      "writable, and the suffix an image format?)")

@@ -2,7 +2,8 @@
 
 Two stacked plots share the iteration axis: the log-likelihood itself, and the
 size of its change on a log scale against the stopping threshold
-``tol * (1 + |l|)`` (the engine's relative test, ``engine.em.has_converged``), so
+``tol * (1 + |l|)`` (the engine's relative test, ``engine.em.has_converged``, which
+also asks Aitken's estimate of the gain left to be under it: said in a tooltip), so
 one sees how far EM still is from stopping, not only that the curve has flattened.
 """
 
@@ -18,7 +19,28 @@ from gui.views._common import export_scene, style_plot
 LINE_COLOUR = "#1f77b4"
 DECREASE_COLOUR = "#d62728"
 THRESHOLD_COLOUR = "#2ca02c"
-TINY_CHANGE = 1e-300  # a change of exactly zero still gets a place on the log axis
+AXIS_WIDTH = 84  # room for "-5.70935" and the axis title beside it
+MIN_ITERATIONS_SHOWN = 5  # the iteration axis never spans less (no "0.2" ticks)
+MIN_DECADES = 2.0  # nor the |Δℓ| axis fewer powers of ten (its ticks would crowd)
+BELOW_FLOOR = 100.0  # a change of zero is drawn this far under the smallest other value
+EMPTY_HINT = ("No fit yet: press Fit (F5) to run EM, or Step to watch it one iteration "
+              "at a time.")
+STOPPING_RULE = (
+    "EM stops at the first iteration where |Δℓ|, the change of the mean log-likelihood, "
+    "is below tol·(1+|ℓ|) and, while EM still gains at a steady rate r, the gain left "
+    "by Aitken's extrapolation, |Δℓ|·r/(1−r), is below it as well."
+)
+
+
+class IterationAxis(pg.AxisItem):
+    """Whole iterations only: EM has no iteration 0.5."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = [(max(spacing, 1.0), offset)
+                  for spacing, offset in super().tickSpacing(minVal, maxVal, size)]
+        whole = [level for level in levels if level[0] >= 1.0]
+        unique = list(dict.fromkeys(whole))  # 0.5 and 0.1 both became 1
+        return unique[:2] or [(1.0, 0.0)]
 
 
 class ConvergenceView(QWidget):
@@ -29,15 +51,17 @@ class ConvergenceView(QWidget):
         self._tol = None
         self._iterations = np.empty(0)
         self._log_likelihoods = np.empty(0)
+        self._sizes = np.empty(0)  # the |Δℓ| drawn, zero changes lifted to a floor
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
-        self.plot = self.canvas.addPlot(row=0, col=0)
+        self.plot = self.canvas.addPlot(row=0, col=0, axisItems={"bottom": IterationAxis("bottom")})
         style_plot(self.plot)
         # Short: the plot can be under 100 px tall in the window, and a longer label is clipped.
         self.plot.setLabel("left", "mean log L")
         self.plot.getAxis("bottom").setStyle(showValues=False)
-        self.change_plot = self.canvas.addPlot(row=1, col=0)
+        self.change_plot = self.canvas.addPlot(
+            row=1, col=0, axisItems={"bottom": IterationAxis("bottom")})
         self.change_plot.setLabel("left", "|Δℓ|")
         self.change_plot.setLabel("bottom", "iteration")
         self.change_plot.setLogMode(y=True)
@@ -47,7 +71,7 @@ class ConvergenceView(QWidget):
         self.canvas.ci.layout.setRowStretchFactor(1, 2)
         # Same left-axis width on both plots, so their iteration axes line up.
         for p in (self.plot, self.change_plot):
-            p.getAxis("left").setWidth(62)
+            p.getAxis("left").setWidth(AXIS_WIDTH)
 
         self.curve = pg.PlotDataItem(
             pen=pg.mkPen(LINE_COLOUR, width=2),
@@ -77,6 +101,8 @@ class ConvergenceView(QWidget):
         # In the view box's own pixels, so it stays in the corner whatever the range.
         self.threshold_text = pg.TextItem(color=THRESHOLD_COLOUR, anchor=(1, 0))
         self.threshold_text.setParentItem(self.change_plot.vb)
+        self.threshold_text.setToolTip(STOPPING_RULE)
+        self.change_plot.getAxis("left").setToolTip(STOPPING_RULE)
         self.change_plot.vb.sigResized.connect(self._place_threshold_text)
         cursor_pen = pg.mkPen("#444444", width=1, style=Qt.PenStyle.DotLine)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=cursor_pen)
@@ -97,13 +123,15 @@ class ConvergenceView(QWidget):
     def reset(self) -> None:
         self._iterations = np.empty(0)
         self._log_likelihoods = np.empty(0)
+        self._sizes = np.empty(0)
         self.curve.setData([], [])
         self.changes.setData([], [])
         self.decreases.setData([], [])
         self._update_threshold()
         self.cursor.setVisible(False)
         self.change_cursor.setVisible(False)
-        self.messages.setText("")
+        self.messages.setText(EMPTY_HINT)
+        self._frame_axes()
 
     def set_history(self, iterations, log_likelihoods) -> None:
         """Redraw from the recorded history (mean log-likelihood per sample)."""
@@ -112,18 +140,61 @@ class ConvergenceView(QWidget):
         if iterations.shape != values.shape:
             raise ValueError(f"shapes differ: {iterations.shape} and {values.shape}")
         self._iterations, self._log_likelihoods = iterations, values
+        if iterations.size and self.messages.text() == EMPTY_HINT:
+            self.messages.setText("")
         self.curve.setData(iterations, values)
         if values.size >= 2:
             delta = np.diff(values)
-            size = np.maximum(np.abs(delta), TINY_CHANGE)
+            size = np.abs(delta)
+            # A change of exactly zero (EM at a fixed point) has no place on a log axis:
+            # it sits a little under the smallest value drawn, not at 1e-300.
+            positive = size[size > 0]
+            floor = min(positive.min() if positive.size else np.inf,
+                        self._level() or np.inf)
+            floor = (floor if np.isfinite(floor) else 1e-12) / BELOW_FLOOR
+            size = np.maximum(size, floor)
+            self._sizes = size
             self.changes.setData(iterations[1:], size)
             down = delta < 0
             # Scatter items in a log-mode plot take log10 coordinates themselves.
             self.decreases.setData(iterations[1:][down], np.log10(size[down]))
         else:
+            self._sizes = np.empty(0)
             self.changes.setData([], [])
             self.decreases.setData([], [])
         self._update_threshold()
+        self._frame_axes()
+
+    def _level(self) -> float | None:
+        """The stopping threshold tol·(1+|ℓ|) at the newest iteration, or None."""
+        if self._tol is None or self._tol <= 0 or self._log_likelihoods.size == 0:
+            return None
+        return self._tol * (1.0 + abs(float(self._log_likelihoods[-1])))
+
+    def _frame_axes(self) -> None:
+        """Whole iterations from 0, at least a few of them; on the |Δℓ| axis at least
+        a couple of decades, the threshold included."""
+        last = float(self._iterations[-1]) if self._iterations.size else 0.0
+        for plot in (self.plot, self.change_plot):  # no numbers on an empty plot's axes
+            plot.getAxis("left").setStyle(showValues=bool(self._iterations.size))
+        if last < MIN_ITERATIONS_SHOWN:
+            self.plot.setXRange(0, MIN_ITERATIONS_SHOWN, padding=0.02)
+        else:
+            self.plot.enableAutoRange(axis="x")
+        self.plot.enableAutoRange(axis="y")
+        logs = [np.log10(self._sizes)] if self._sizes.size else []
+        level = self._level()
+        if level is not None:
+            logs.append(np.array([np.log10(level)]))
+        if not logs:
+            self.change_plot.setYRange(-6, -2, padding=0)
+            return
+        values = np.concatenate(logs)
+        lo, hi = float(values.min()), float(values.max())
+        if hi - lo < MIN_DECADES:
+            middle = (hi + lo) / 2
+            lo, hi = middle - MIN_DECADES / 2, middle + MIN_DECADES / 2
+        self.change_plot.setYRange(lo, hi, padding=0.08)
 
     def set_current(self, iteration) -> None:
         """Mark the playback position (None hides the marker)."""
@@ -138,11 +209,11 @@ class ConvergenceView(QWidget):
         self._update_threshold()
 
     def _update_threshold(self) -> None:
-        if self._tol is None or self._tol <= 0 or self._log_likelihoods.size == 0:
+        level = self._level()
+        if level is None:
             self.threshold.setVisible(False)
             self.threshold_text.setVisible(False)
             return
-        level = self._tol * (1.0 + abs(float(self._log_likelihoods[-1])))
         self.threshold.setValue(np.log10(level))  # a log-mode axis is in log10 units
         self.threshold_text.setText(f"EM stops when |Δℓ| < tol·(1+|ℓ|) = {level:.2g}")
         self.threshold.setVisible(True)

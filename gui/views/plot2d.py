@@ -1,6 +1,6 @@
 """The 2-D view: points coloured by component, shaped by true class, and each
 component's ellipses on the two chosen features; for one feature, a histogram with
-the mixture density.
+the mixture density (``gui.views._density``).
 
 Every item is created once and updated in place: a frame of the animation costs
 one batch of outlines from ``engine.geometry`` plus the points whose colour changed.
@@ -12,32 +12,31 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
-from engine.geometry import density_1d, ellipse_outlines, mass_to_radius, sigma_to_mass
+from engine.geometry import ellipse_outlines
 from gui.palette import component_colors, label_symbols, n_distinct_colors, unfitted_color
-from gui.views._common import SideLegend, export_scene, style_plot
+from gui.views._common import TEXT_PEN, SideLegend, export_scene, style_plot
+from gui.views._controls import (
+    LEVEL_CHOICES,
+    ElidedLabel,
+    feature_picker,
+    level_radii,
+    levels_combo,
+)
+from gui.views._density import DensityLayer
 from gui.views._points import PointBrushes
 
-# (combo text, kind, values): sigma levels are Mahalanobis radii; masses are converted
-# with the 2-D chi-squared law, so "1 sigma" really encloses 39 % of a 2-D Gaussian.
-LEVEL_CHOICES = (
-    ("sigma", (1.0, 2.0, 3.0)),
-    ("mass", (0.5, 0.9, 0.99)),
-    ("sigma", (2.0,)),
-    ("mass", (0.95,)),
-)
 LEVEL_ALPHAS = (255, 170, 110)
 ANTIALIAS_LIMIT = 50_000
 OUTLINE_POINTS = 120
-DENSITY_GRID = 400
-
-
-def _level_text(kind: str, values: tuple) -> str:
-    if kind == "sigma":
-        masses = " / ".join(f"{100 * sigma_to_mass(v, 2):.0f}" for v in values)
-        return f"{', '.join(f'{v:g}' for v in values)} σ  ({masses} % mass)"
-    return f"{' / '.join(f'{100 * v:g}' for v in values)} % mass"
 
 
 class Plot2DView(QWidget):
@@ -51,11 +50,13 @@ class Plot2DView(QWidget):
         self._names: list[str] = []
         self._axes = (0, 1)
         self._true_codes = None  # (m,) int or None
+        self._n_classes = 0
         self._class_names: list[str] | None = None
         self._component_names: list[str] | None = None
         self._model = None  # (means, covariances, weights)
         self._n_components = 0
         self._legend_key = None
+        self._caption = None
 
         self._build_toolbar()
         self.canvas = pg.GraphicsLayoutWidget()
@@ -81,46 +82,37 @@ class Plot2DView(QWidget):
 
         self.points = pg.ScatterPlotItem(pxMode=True, useCache=True, size=6, pen=None)
         self.brushes = PointBrushes(self.points)
-        self.histogram = pg.PlotCurveItem(
-            fillLevel=0, pen=pg.mkPen("#777777"), brush=(150, 150, 150, 90)
-        )
-        self.total_density = pg.PlotCurveItem(pen=pg.mkPen("k", width=2.5))
+        self.density = DensityLayer(self.plot)
         self.means = pg.ScatterPlotItem(pxMode=True, size=16, symbol="x", pen=pg.mkPen("k"))
-        # The mixture's total sits under the component curves it is the sum of.
-        for item, z in ((self.histogram, -5), (self.points, 0), (self.total_density, 8)):
-            item.setZValue(z)
-            self.plot.addItem(item)
+        self.points.setZValue(0)
+        self.plot.addItem(self.points)
         self.means.setZValue(20)
         self.plot.addItem(self.means)
         self._outlines: list[list[pg.PlotCurveItem]] = []  # [component][level]
-        self._component_curves: list[pg.PlotCurveItem] = []  # d == 1
         self.clear_model()
 
     # ------------------------------------------------------------------ construction
 
     def _build_toolbar(self) -> None:
-        self.x_combo, self.y_combo = QComboBox(), QComboBox()
+        self.x_combo = feature_picker("Feature on the horizontal axis (picking the vertical axis's "
+                               "feature swaps the two)")
+        self.y_combo = feature_picker("Feature on the vertical axis; the ellipses are the "
+                               "components' marginals on the two features shown")
         self.x_label, self.y_label = QLabel("x"), QLabel("y")
-        self.levels_combo = QComboBox()
-        for kind, values in LEVEL_CHOICES:
-            self.levels_combo.addItem(_level_text(kind, values))
-        self.levels_combo.setToolTip("Ellipse levels: Mahalanobis radii or enclosed probability")
-        self.shade_check = QCheckBox("shade by responsibility")
+        self.levels_combo = levels_combo()
+        self.shade_check = QCheckBox("fade uncertain")
         self.shade_check.setChecked(True)
-        self.subsample_label = QLabel()
+        self.shade_check.setToolTip("Fade each point by its largest responsibility: a faint "
+                                    "point is shared between components, a solid one is sure")
+        # Never the widest thing in the row: it shortens before the pickers shrink.
+        self.subsample_label = ElidedLabel()
         self._toolbar = QHBoxLayout()
         self._toolbar.setContentsMargins(4, 2, 4, 2)
-        for w in (
-            self.x_label,
-            self.x_combo,
-            self.y_label,
-            self.y_combo,
-            self.levels_combo,
-            self.shade_check,
-        ):
+        for w in (self.x_label, self.x_combo, self.y_label, self.y_combo, self.levels_combo,
+                  self.shade_check):
             self._toolbar.addWidget(w)
         self._toolbar.addStretch(1)
-        self._toolbar.addWidget(self.subsample_label)
+        self._toolbar.addWidget(self.subsample_label, 1)
         self.x_combo.activated.connect(lambda _: self._on_combo(self.x_combo))
         self.y_combo.activated.connect(lambda _: self._on_combo(self.y_combo))
         self.levels_combo.currentIndexChanged.connect(lambda _: self._redraw_model())
@@ -138,8 +130,13 @@ class Plot2DView(QWidget):
         d = X.shape[1]
         self._true_codes = None
         if true_labels is not None:
-            _, codes = np.unique(np.asarray(true_labels)[rows], return_inverse=True)
-            self._true_codes = codes.ravel()
+            # Coded over every row, not the displayed ones: a class missing from the
+            # display must not shift the shapes (and names) of the classes after it.
+            codes = np.asarray(true_labels)
+            if not (codes.dtype.kind in "iu" and codes.size and codes.min() >= 0):
+                _, codes = np.unique(codes, return_inverse=True)  # names, floats: ranks
+            self._true_codes = codes.ravel()[rows]
+            self._n_classes = int(codes.max()) + 1 if codes.size else 0
         for index, combo in enumerate((self.x_combo, self.y_combo)):
             combo.blockSignals(True)
             combo.clear()
@@ -150,9 +147,10 @@ class Plot2DView(QWidget):
             w.setVisible(d > 2)
         self.levels_combo.setVisible(d > 1)
         m = rows.shape[0]
-        self.subsample_label.setText(f"showing {m:,} of {X.shape[0]:,} points")
+        self.subsample_label.setText(f"{m:,} of {X.shape[0]:,} points shown")
         self.subsample_label.setVisible(m < X.shape[0])
         self._histogram_source = X[:, 0] if d == 1 else None
+        self.density.set_active(d == 1)
         self.points.opts["antialias"] = m <= ANTIALIAS_LIMIT
         self.brushes.codes = None
         self._model = None
@@ -163,6 +161,21 @@ class Plot2DView(QWidget):
     def set_class_names(self, names) -> None:
         self._class_names = [str(s) for s in names] if names is not None else None
         self._rebuild_legend()
+
+    def set_caption(self, text: str | None) -> None:
+        """A line over the plot saying what the colours show (None removes it)."""
+        if (text or None) == self._caption:
+            return  # called every frame: a title change relayouts the plot
+        self._caption = text or None
+        if text:
+            self.plot.setTitle(text, color=TEXT_PEN, size="10pt")
+            # A title as wide as its text would widen the plot past the view's edge.
+            self.plot.titleLabel.setMinimumWidth(0)
+        else:
+            self.plot.setTitle(None)
+
+    def caption(self) -> str:
+        return self.plot.titleLabel.text if self.plot.titleLabel.isVisible() else ""
 
     def set_legend(self, names) -> None:
         """Names of the components in the legend (default "component 1..K")."""
@@ -200,11 +213,7 @@ class Plot2DView(QWidget):
             self._place_histogram()
             return
         i, j = self._axes
-        symbols = "o"
-        if self._true_codes is not None:
-            table = np.array(label_symbols(int(self._true_codes.max()) + 1), dtype=object)
-            symbols = table[self._true_codes]
-        self.points.setData(x=X[:, i], y=X[:, j], symbol=symbols, pen=None)
+        self.points.setData(x=X[:, i], y=X[:, j], symbol=self._symbols(), pen=None, size=6)
         self.brushes.reapply()
         self.plot.setLabel("bottom", self._names[i])
         self.plot.setLabel("left", self._names[j])
@@ -214,23 +223,20 @@ class Plot2DView(QWidget):
             padding=0.06,
         )
 
+    def _symbols(self):
+        """One marker per displayed point: its true class's shape, or a disc."""
+        if self._true_codes is None:
+            return "o"
+        table = np.array(label_symbols(self._n_classes), dtype=object)
+        return table[self._true_codes]
+
     def _place_histogram(self) -> None:
-        values = self._histogram_source
-        edges = np.histogram_bin_edges(values, bins="auto")
-        if edges.size > 101:
-            edges = np.linspace(values.min(), values.max(), 101)
-        heights, edges = np.histogram(values, bins=edges, density=True)
-        self.histogram.setData(edges, heights, stepMode="center")
-        top = float(heights.max()) if heights.size else 1.0
-        # The displayed points as a rug under the axis, with a fixed jitter.
-        jitter = np.random.default_rng(0).uniform(0.03, 0.12, self._X.shape[0])
-        self.points.setData(x=self._X[:, 0], y=-top * jitter, symbol="o", pen=None, size=5)
+        # The displayed points as a rug under the axis, shaped by class as in 2-D.
+        rug = self.density.place(self._histogram_source, self._X.shape[0])
+        self.points.setData(x=self._X[:, 0], y=rug, symbol=self._symbols(), pen=None, size=5)
         self.brushes.reapply()
         self.plot.setLabel("bottom", self._names[0])
         self.plot.setLabel("left", "density")
-        self.plot.setRange(
-            xRange=(values.min(), values.max()), yRange=(-0.13 * top, 1.1 * top), padding=0.04
-        )
 
     # ------------------------------------------------------------------ model
 
@@ -257,10 +263,10 @@ class Plot2DView(QWidget):
         self._labels = None
         self._confidence = None
         self._n_components = 0
-        for item in (*(i for row in self._outlines for i in row), *self._component_curves):
+        for item in (i for row in self._outlines for i in row):
             item.setVisible(False)
         self.means.setVisible(False)
-        self.total_density.setVisible(False)
+        self.density.hide_model()
         if self._X is not None:
             self.brushes.show_unfitted()
         self._rebuild_legend()
@@ -275,10 +281,7 @@ class Plot2DView(QWidget):
         self.brushes.show_labels(self._labels, self._confidence, K, self.shade_check.isChecked())
 
     def _radii(self) -> np.ndarray:
-        kind, values = LEVEL_CHOICES[max(self.levels_combo.currentIndex(), 0)]
-        if kind == "sigma":
-            return np.asarray(values)
-        return np.array([mass_to_radius(v, 2) for v in values])
+        return level_radii(self.levels_combo.currentIndex())
 
     def _redraw_model(self) -> None:
         if self._model is None or self._X is None:
@@ -321,37 +324,17 @@ class Plot2DView(QWidget):
         self.means.setVisible(True)
 
     def _draw_densities(self, mu, var, weights) -> None:
-        K = mu.shape[0]
-        lo, hi = float(self._histogram_source.min()), float(self._histogram_source.max())
-        pad = 0.05 * (hi - lo or 1.0)
-        grid = np.linspace(lo - pad, hi + pad, DENSITY_GRID)
-        total, per_component = density_1d(grid, weights, mu, var)
-        self.total_density.setData(grid, total)
-        self.total_density.setVisible(True)
-        colours = component_colors(max(K, len(self._component_curves)))
-        while len(self._component_curves) < K:
-            item = pg.PlotCurveItem(skipFiniteCheck=True)
-            item.setZValue(10)
-            self.plot.addItem(item)
-            self._component_curves.append(item)
-        for k, item in enumerate(self._component_curves):
-            item.setVisible(k < K)
-            if k < K:
-                item.setPen(pg.mkPen(colours[k], width=2))
-                item.setData(grid, per_component[k])
-        _, at_means = density_1d(mu, weights, mu, var)
-        self.means.setData(
-            x=mu,
-            y=np.diag(at_means),
-            brush=[self._mean_brushes[k % n_distinct_colors()] for k in range(K)],
-        )
+        x, y = self.density.draw(mu, var, weights)
+        n_colours = n_distinct_colors()
+        self.means.setData(x=x, y=y, brush=[self._mean_brushes[k % n_colours]
+                                            for k in range(mu.shape[0])])
         self.means.setVisible(True)
 
     def _rebuild_legend(self) -> None:
         K = self._n_components
         classes = self._class_names
         if classes is None and self._true_codes is not None:
-            classes = [f"class {c + 1}" for c in range(int(self._true_codes.max()) + 1)]
+            classes = [f"class {c + 1}" for c in range(self._n_classes)]
         names = self._component_names or []
         key = (K, tuple(names), tuple(classes or ()))
         if key == self._legend_key:
@@ -371,13 +354,13 @@ class Plot2DView(QWidget):
     def n_ellipses(self) -> int:
         """Visible components (ellipses in 2-D, density curves in 1-D)."""
         if self._X is not None and self._X.shape[1] == 1:
-            return sum(item.isVisible() for item in self._component_curves)
+            return sum(item.isVisible() for item in self.density.curves)
         return sum(row[0].isVisible() for row in self._outlines)
 
     def ellipse_points(self, k: int) -> np.ndarray:
         """The innermost outline of component k as drawn, (p, 2) in data coordinates."""
         item = (
-            self._component_curves if self._X.shape[1] == 1 else [row[0] for row in self._outlines]
+            self.density.curves if self._X.shape[1] == 1 else [row[0] for row in self._outlines]
         )[k]
         x, y = item.getData()
         return np.column_stack([x, y])

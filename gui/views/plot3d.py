@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QV
 
 from engine.geometry import ellipsoid_transform, marginal, unit_sphere_mesh
 from gui.palette import component_colors, n_distinct_colors, unfitted_color
+from gui.views._controls import feature_picker
 from gui.views._points import certainty
 
 SCENE_HALF = 10.0
@@ -84,7 +85,11 @@ class Plot3DView(QWidget):
 
         self.placeholder = QLabel("3-D view needs at least 3 features")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.combos = [QComboBox() for _ in range(3)]
+        self.combos = [
+            feature_picker(f"Feature on the 3-D view's {name} axis (picking one shown on "
+                           "another axis swaps the two); the ellipsoids are the marginals")
+            for name in "xyz"
+        ]
         self.combo_row = QWidget()
         row = QHBoxLayout(self.combo_row)
         row.setContentsMargins(4, 2, 4, 2)

@@ -67,11 +67,15 @@ class SelectionView(QWidget):
         super().__init__(parent)
         self._candidates: dict[tuple[int, str], object] = {}
         self._best: tuple[int, str] | None = None
+        self._shown: tuple[int, str] | None = None
         self._legend_key = None
 
         self.criterion_combo = QComboBox()
         for _, text in CRITERIA:
             self.criterion_combo.addItem(text)
+        self.criterion_combo.setToolTip("The criterion plotted (lower is better, "
+                                        "scikit-learn's sign); the star marks the best by "
+                                        "the criterion chosen in the Model selection tab")
         self.criterion_combo.currentIndexChanged.connect(lambda _: self._redraw())
         toolbar = QHBoxLayout()
         toolbar.setContentsMargins(4, 2, 4, 2)
@@ -98,7 +102,11 @@ class SelectionView(QWidget):
         self.best_marker = pg.ScatterPlotItem(
             size=26, symbol="star", brush="#ffd700", pen=pg.mkPen("k", width=1)
         )
-        for item, z in ((self.points, 5), (self.failed, 5), (self.best_marker, 10)):
+        self.shown_marker = pg.ScatterPlotItem(
+            size=34, symbol="o", brush=None, pen=pg.mkPen("k", width=2)
+        )
+        for item, z in ((self.points, 5), (self.failed, 5), (self.best_marker, 10),
+                        (self.shown_marker, 11)):
             item.setZValue(z)
             self.plot.addItem(item)
         self.points.sigClicked.connect(self._on_points_clicked)
@@ -110,11 +118,18 @@ class SelectionView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setToolTip("Every candidate of the sweep; click a row to show that model")
         self.table.cellClicked.connect(self._on_row_clicked)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        # Side by side: the bottom pane is wide and short, and a table under the curves
+        # would show two rows.
+        splitter = QSplitter(Qt.Orientation.Horizontal)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -122,8 +137,10 @@ class SelectionView(QWidget):
         top_layout.addWidget(self.canvas, 1)
         splitter.addWidget(top)
         splitter.addWidget(self.table)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([450, 550])  # in proportion, whatever the width it gets
+        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -134,6 +151,7 @@ class SelectionView(QWidget):
     def reset(self) -> None:
         self._candidates.clear()
         self._best = None
+        self._shown = None
         self.table.setRowCount(0)
         self._redraw()
 
@@ -148,6 +166,25 @@ class SelectionView(QWidget):
         self._best = None if n_components is None else (int(n_components), str(covariance_type))
         self._redraw()
         self._mark_best_row()
+
+    def set_shown(self, n_components, covariance_type) -> None:
+        """Ring the candidate the other views show, and select its row (None: neither)."""
+        self._shown = None if n_components is None else (int(n_components),
+                                                         str(covariance_type))
+        self._redraw()
+        row = self._row_of(self._shown) if self._shown else None
+        if row is None:
+            self.table.clearSelection()
+        else:
+            self.table.selectRow(row)
+            self.table.scrollToItem(self.table.item(row, 0))
+
+    def shown_position(self) -> tuple[float, float] | None:
+        """Where the ring of the shown candidate is drawn (K, criterion value), or None."""
+        if not self.shown_marker.isVisible() or len(self.shown_marker.data) == 0:
+            return None
+        x, y = self.shown_marker.getData()
+        return float(x[0]), float(y[0])
 
     def criterion(self) -> str:
         return CRITERIA[max(self.criterion_combo.currentIndex(), 0)][0]
@@ -202,6 +239,7 @@ class SelectionView(QWidget):
         self.points.setData(spots)
         self.failed.setData(failed_spots)
         self._draw_best()
+        self._draw_shown()
         self._rebuild_legend(list(by_type), bool(failed_spots))
         ks = [k for k, _ in self._candidates]
         if ks:
@@ -227,10 +265,20 @@ class SelectionView(QWidget):
         self.best_marker.setData([candidate.n_components], [self._value(candidate)])
         self.best_marker.setVisible(True)
 
+    def _draw_shown(self) -> None:
+        candidate = self._candidates.get(self._shown) if self._shown else None
+        value = self._value(candidate) if candidate is not None else math.nan
+        self.shown_marker.setVisible(math.isfinite(value))
+        if math.isfinite(value):
+            self.shown_marker.setData([candidate.n_components], [value])
+        else:
+            self.shown_marker.setData([], [])
+
     def _rebuild_legend(self, cov_types: list[str], any_failed: bool) -> None:
         order = list(COVARIANCE_TYPE_HEX)
         cov_types = sorted(cov_types, key=lambda t: (order.index(t) if t in order else 99, t))
-        key = (tuple(cov_types), any_failed, self.best_marker.isVisible())
+        key = (tuple(cov_types), any_failed, self.best_marker.isVisible(),
+               self.shown_marker.isVisible())
         if key == self._legend_key:
             return
         self._legend_key = key
@@ -242,6 +290,8 @@ class SelectionView(QWidget):
             self.legend.add_marker("not eligible", "o", None, pg.mkPen(FAILED_HEX, width=1.5))
         if self.best_marker.isVisible():
             self.legend.add_marker("best", "star", "#ffd700", pg.mkPen("k"), size=14)
+        if self.shown_marker.isVisible():
+            self.legend.add_marker("shown", "o", None, pg.mkPen("k", width=2), size=14)
 
     def _tip(self, x, y, data) -> str:
         candidate = self._candidates.get(tuple(data)) if data is not None else None
@@ -277,7 +327,7 @@ class SelectionView(QWidget):
         for col, value in enumerate(values):
             if isinstance(value, float):
                 text = (
-                    "—" if math.isnan(value) else (f"{value:.0f}" if col == 3 else f"{value:.2f}")
+                    "—" if math.isnan(value) else (f"{value:.0f}" if col == 3 else f"{value:.1f}")
                 )
             else:
                 text = str(value)

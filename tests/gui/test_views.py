@@ -1,92 +1,27 @@
-"""The views, as real widgets with real OpenGL under Xvfb.
-
-Each view also saves a PNG into tests/artifacts/ so that a person can look at what
-the assertions cannot judge (a label drawn over another, a washed-out colour).
-"""
+"""The 2-D view (and the palette), as real widgets under Xvfb."""
 
 from __future__ import annotations
 
 import math
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import PySide6
 import pytest
-from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QImage
-
-from engine.geometry import ellipse_outline, marginal, mass_to_radius, unit_sphere_mesh
-from engine.selection import Candidate
-from gui.palette import component_colors, label_symbols
-from gui.views.convergence import ConvergenceView
-from gui.views.plot2d import Plot2DView
-from gui.views.plot3d import Plot3DView
-from gui.views.selection import SelectionView
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CORRELATED = np.array([[2.0, 1.5], [1.5, 2.0]])
-MEANS_3D = np.array([[1000.0, 50.0, -20.0], [1006.0, 53.0, -20.0], [1002.0, 46.0, -14.0]])
-COVS_3D = np.array(
-    [
-        [[2.0, 1.2, 0.0], [1.2, 1.5, 0.3], [0.0, 0.3, 1.0]],
-        [[1.0, -0.6, 0.2], [-0.6, 2.0, 0.0], [0.2, 0.0, 0.8]],
-        [[0.8, 0.0, 0.5], [0.0, 0.8, -0.4], [0.5, -0.4, 2.5]],
-    ]
+from view_helpers import (
+    CORRELATED,
+    _artifact,
+    _assert_not_blank,
+    _has_hue_of,
+    _sample,
+    _show,
 )
 
-
-def _artifact(name: str) -> str:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return str(ARTIFACTS / name)
-
-
-def _sample(means, covs, n_each, seed=0):
-    rng = np.random.default_rng(seed)
-    X = np.vstack([rng.multivariate_normal(m, c, n_each) for m, c in zip(means, covs, strict=True)])
-    y = np.repeat(np.arange(len(means)), n_each)
-    return X, y
-
-
-def _show(qtbot, widget, width=900, height=620):
-    qtbot.addWidget(widget)
-    widget.resize(width, height)
-    widget.show()
-    qtbot.waitExposed(widget)
-    qtbot.wait(50)
-    return widget
-
-
-def _pixels(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGB32)
-    raw = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
-    # RGB32 is 0xffRRGGBB per pixel: B, G, R, A in memory on a little-endian machine.
-    return raw.reshape(image.height(), image.bytesPerLine() // 4, 4)[:, : image.width(), 2::-1]
-
-
-def _assert_not_blank(image: QImage):
-    pixels = _pixels(image).reshape(-1, 3)
-    assert image.width() > 100 and image.height() > 100
-    background = np.all(pixels >= 250, axis=1)
-    assert background.mean() < 0.99, "the image is (almost) all background"
-    colours = np.unique(pixels[~background] // 16, axis=0)
-    assert len(colours) >= 20, f"only {len(colours)} distinct colours drawn"
-    return pixels
-
-
-def _has_hue_of(pixels: np.ndarray, colour, tolerance=60) -> bool:
-    target = np.array([colour.red(), colour.green(), colour.blue()])
-    # A translucent shell over white keeps the hue: compare directions away from white.
-    away = 255.0 - pixels.astype(float)
-    target_away = 255.0 - target
-    norms = np.linalg.norm(away, axis=1) * np.linalg.norm(target_away)
-    ok = norms > 0
-    cosine = (away[ok] @ target_away) / norms[ok]
-    return np.count_nonzero((cosine > 0.995) & (np.linalg.norm(away[ok], axis=1) > tolerance)) > 50
-
-
-# --------------------------------------------------------------------------- the binding
+from engine.geometry import ellipse_outline, marginal, mass_to_radius
+from gui.palette import component_colors, label_symbols
+from gui.views.plot2d import Plot2DView
 
 
 def test_views_survive_the_bindings_none_leak(qapp):
@@ -106,9 +41,6 @@ def test_views_survive_the_bindings_none_leak(qapp):
     )
 
 
-# --------------------------------------------------------------------------- palette
-
-
 def test_palette_is_distinct_up_to_ten_then_cycles():
     colours = [c.name() for c in component_colors(10)]
     assert len(set(colours)) == 10
@@ -117,7 +49,24 @@ def test_palette_is_distinct_up_to_ten_then_cycles():
     assert len(set(symbols)) == 10 and symbols[0] == "o"
 
 
-# --------------------------------------------------------------------------- 2-D
+@pytest.mark.parametrize("height", [620, 380])
+def test_legend_of_ten_components_and_ten_classes_stays_inside_the_plot(qtbot, height):
+    """Entries packed at a steady pitch (no creeping gaps after a rebuild), flowing into
+    more columns when the plot is too short for one."""
+    view = _show(qtbot, Plot2DView(), 900, height)
+    X = np.random.default_rng(0).normal(size=(500, 2))
+    for K in (3, 10):  # a rebuild with more entries, as when new data arrives
+        view.set_data(X, ["a", "b"], np.arange(500), np.arange(500) % K)
+        view.show_model(np.zeros((K, 2)), np.stack([np.eye(2)] * K), np.arange(500) % K)
+        qtbot.wait(50)
+    legend, box = view.legend.legend, view.legend.box
+    assert len(legend.items) == 20
+    tops = sorted({round(label.geometry().top()) for _, label in legend.items})
+    assert max(np.diff(tops)) < 30  # one line per entry, not 40 px apart
+    assert legend.pos().y() + legend.height() <= box.height()
+    assert view.legend.columns() == (1 if height == 620 else 2)
+    assert box.width() < view.width() / 2  # the plot keeps most of the room
+    view.grab().save(_artifact(f"plot2d_legend_{height}.png"))
 
 
 def test_ellipse_of_a_correlated_component_is_rotated_and_centred(qtbot):
@@ -209,7 +158,8 @@ def test_points_take_component_colour_class_symbol_and_responsibility_shade(qtbo
     view.set_data(X, ["length", "width"], rows, y)
     view.set_class_names(["setosa", "versicolor", "virginica"])
     assert view.subsample_label.isVisible()
-    assert view.subsample_label.text() == "showing 500 of 900 points"
+    assert view.subsample_label.text() == "500 of 900 points shown"
+    assert view.subsample_label.shown_text() == "500 of 900 points shown"  # room enough
     grey = {b.color().name() for b in view.points.data["brush"]}
     assert grey == {"#8c8c8c"}  # before any fit
     assert set(view.points.data["symbol"]) == set(label_symbols(3))
@@ -265,8 +215,39 @@ def test_2d_view_exports_png_and_svg(qtbot, tmp_path):
     )
     view.export_image(str(tmp_path / "plot.svg"))
     view.export_image(str(tmp_path / "plot.png"))
-    assert "<svg" in (tmp_path / "plot.svg").read_text()[:2000]
+    svg = (tmp_path / "plot.svg").read_text()
+    assert "<svg" in svg[:2000]
+    # Vector symbols, not the scatter's sprite atlas pasted at every point (Qt's own
+    # generator, the old fallback, did that: an SVG viewer showed a garbled plot).
+    assert "<image" not in svg
+    assert svg.count("<path") > len(X)
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    renderer = QSvgRenderer(str(tmp_path / "plot.svg"))
+    assert renderer.isValid()
+    image = QImage(renderer.defaultSize(), QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    renderer.render(painter)
+    painter.end()
+    image.save(_artifact("plot2d_svg_rendered.png"))
+    pixels = _assert_not_blank(image)
+    assert _has_hue_of(pixels, component_colors(2)[1])  # the points keep their colours
     _assert_not_blank(QImage(str(tmp_path / "plot.png")))
+    from gui.views._svg import _export_with_qt  # the fallback, should pyqtgraph fail
+
+    _export_with_qt(view.canvas, str(tmp_path / "qt.svg"))
+    svg = (tmp_path / "qt.svg").read_text()
+    assert "<image" not in svg and svg.count("<path") > len(X)
+
+
+def test_svg_paths_closed_by_z_are_rewritten_as_lines():
+    from gui.views._svg import close_subpaths
+
+    assert close_subpaths("M1,2 L3,4 L5,6 Z M7,8 L9,9 Z") == (
+        "M1,2 L3,4 L5,6 L1,2 M7,8 L9,9 L7,8")
+    assert close_subpaths("M1,2 L3,4") == "M1,2 L3,4"
 
 
 def test_one_feature_shows_histogram_and_mixture_density(qtbot):
@@ -275,7 +256,7 @@ def test_one_feature_shows_histogram_and_mixture_density(qtbot):
     view = _show(qtbot, Plot2DView())
     view.set_data(X, ["value"], np.arange(len(X)))
     assert not view.x_combo.isVisible()
-    edges, heights = view.histogram.getData()
+    edges, heights = view.density.histogram.getData()
     assert np.sum(np.diff(edges) * heights) == pytest.approx(1.0)
     labels = (X[:, 0] > 0.5).astype(int)
     view.show_model(
@@ -286,7 +267,7 @@ def test_one_feature_shows_histogram_and_mixture_density(qtbot):
         weights=np.array([0.6, 0.4]),
     )
     assert view.n_ellipses() == 2
-    grid, total = view.total_density.getData()
+    grid, total = view.density.total.getData()
     assert np.trapezoid(total, grid) == pytest.approx(1.0, abs=0.01)
     per_component = sum(view.ellipse_points(k)[:, 1] for k in range(2))
     np.testing.assert_allclose(per_component, total)
@@ -295,173 +276,53 @@ def test_one_feature_shows_histogram_and_mixture_density(qtbot):
     _assert_not_blank(QImage(_artifact("plot2d_one_feature.png")))
 
 
-# --------------------------------------------------------------------------- 3-D
+def test_a_narrow_component_peak_stays_inside_the_one_feature_view(qtbot):
+    """A density far taller than the histogram's bars grows the view, not off its top."""
+    X = np.random.default_rng(2).normal(0.0, 1.0, 500)[:, None]
+    view = _show(qtbot, Plot2DView())
+    view.set_data(X, ["value"], np.arange(len(X)))
+    view.show_model(np.array([[0.0], [1.0]]), np.array([[[1.0]], [[1e-4]]]),
+                    weights=np.array([0.9, 0.1]))
+    _, total = view.density.total.getData()
+    (_, top) = view.plot.vb.viewRange()[1]
+    assert total.max() <= top
 
 
-def _fitted_3d_view(qtbot, n_each=300):
-    X, y = _sample(MEANS_3D, COVS_3D, n_each, seed=6)
-    view = _show(qtbot, Plot3DView())
-    view.set_data(X, ["x feature", "y feature", "z feature"], np.arange(len(X)), y)
-    confidence = np.full(len(X), 0.9, dtype=np.float32)
-    view.show_model(MEANS_3D, COVS_3D, y, confidence)
-    qtbot.wait(100)
-    return view, X
+def test_one_feature_then_two_leaves_no_histogram_behind(qtbot):
+    rng = np.random.default_rng(3)
+    view = _show(qtbot, Plot2DView())
+    X1 = rng.normal(size=(300, 1))
+    view.set_data(X1, ["value"], np.arange(300))
+    view.show_model(np.array([[0.0]]), np.array([[[1.0]]]), weights=np.array([1.0]))
+    assert view.density.histogram.isVisible() and view.density.total.isVisible()
+    X2 = rng.normal(size=(300, 2))
+    view.set_data(X2, ["a", "b"], np.arange(300))
+    view.show_model(np.zeros((1, 2)), np.eye(2)[None], np.zeros(300, dtype=int))
+    assert not view.density.histogram.isVisible()
+    assert not view.density.total.isVisible()
+    assert not any(item.isVisible() for item in view.density.curves)
+    assert view.n_ellipses() == 1
 
 
-def test_ellipsoids_sit_on_the_means_and_follow_the_covariances(qtbot):
-    view, _ = _fitted_3d_view(qtbot)
-    assert view.stack.currentIndex() == 1
-    assert view.n_ellipsoids() == 3
-    np.testing.assert_allclose(view.drawn_centres(), MEANS_3D, atol=1e-6)
-    # Every vertex of the drawn mesh, mapped back to data units, lies on the 2-sigma shell.
-    sphere, _ = unit_sphere_mesh(20, 32)
-    for k, mesh in enumerate(view._meshes[:3]):
-        M = np.array(mesh.transform().data()).reshape(4, 4).T  # Qt stores column-major
-        scene = sphere @ M[:3, :3].T + M[:3, 3]
-        data = view._centre + scene / view._scale
-        d = data - MEANS_3D[k]
-        quad = np.einsum("ni,ij,nj->n", d, np.linalg.inv(COVS_3D[k]), d)
-        np.testing.assert_allclose(np.sqrt(quad), view.radius, rtol=1e-5)
-    view.show_model(MEANS_3D[:2], COVS_3D[:2], None, None)
-    assert view.n_ellipsoids() == 2
-    view.clear_model()
-    assert view.n_ellipsoids() == 0
+def test_one_feature_rug_shows_true_classes_as_shapes(qtbot):
+    """The legend lists classes by shape, so the rug under the histogram uses them."""
+    X = np.random.default_rng(4).normal(size=(200, 1))
+    y = np.arange(200) % 3
+    view = _show(qtbot, Plot2DView())
+    view.set_data(X, ["value"], np.arange(200), y)
+    symbols = set(view.points.data["symbol"].tolist())
+    assert symbols == set(label_symbols(3))
 
 
-def test_the_3d_view_renders_points_and_translucent_ellipsoids(qtbot):
-    view, _ = _fitted_3d_view(qtbot)
-    image = view.gl.grabFramebuffer()
-    pixels = _assert_not_blank(image).reshape(-1, 3)
-    for colour in component_colors(3):
-        assert _has_hue_of(pixels, colour), f"no {colour.name()} drawn"
-    view.export_image(_artifact("plot3d.png"))
-
-
-def test_two_gl_views_in_one_process_both_render(qtbot):
-    first, _ = _fitted_3d_view(qtbot)
-    second, _ = _fitted_3d_view(qtbot)
-    second.gl.setCameraPosition(azimuth=30)
-    qtbot.wait(100)
-    for view in (first, second):
-        _assert_not_blank(view.gl.grabFramebuffer())
-    second.export_image(_artifact("plot3d_second_view.png"))
-
-
-def test_3d_axes_choose_features_and_small_data_gets_a_placeholder(qtbot):
-    rng = np.random.default_rng(7)
-    X = rng.normal(size=(200, 4)) * [1, 10, 100, 1000] + [0, 0, 0, 5000]
-    view = _show(qtbot, Plot3DView())
-    view.set_data(X, ["a", "b", "c", "d"], np.arange(200))
-    assert view.combo_row.isVisible()
-    assert [combo.currentIndex() for combo in view.combos] == [0, 1, 2]
-    cov = np.diag([1.0, 100.0, 1e4, 1e6])
-    mean = np.array([0.0, 0.0, 0.0, 5000.0])
-    view.show_model(mean[None], cov[None], np.zeros(200, int), None)
-    with qtbot.waitSignal(view.axesChanged) as signal:
-        view.set_axes(0, 1, 3)
-    assert signal.args == [0, 1, 3]
-    np.testing.assert_allclose(view.drawn_centres(), mean[[0, 1, 3]][None], atol=1e-6)
-    assert view.axis_labels[2].text.startswith("d  [")
-    _assert_not_blank(view.gl.grabFramebuffer())
-    view.combos[2].setCurrentIndex(0)  # the user puts feature a on z: a and d swap
-    view._on_combo(view.combos[2])
-    assert view.axes() == (3, 1, 0)
-    np.testing.assert_allclose(view.drawn_centres(), mean[[3, 1, 0]][None], atol=1e-6)
-    view.export_image(_artifact("plot3d_four_features.png"))
-
-    small = _show(qtbot, Plot3DView())
-    small.set_data(X[:, :2], ["a", "b"], np.arange(200))
-    assert small.stack.currentIndex() == 0
-    assert small.placeholder.text() == "3-D view needs at least 3 features"
-    small.show_model(mean[None, :2], cov[None, :2, :2], None, None)  # ignored, no error
-    assert small.n_ellipsoids() == 0
-
-
-# --------------------------------------------------------------------------- selection
-
-
-def _candidate(k, cov_type, bic, status="ok", reason=""):
-    icl = bic + 15 * k
-    return Candidate(k, cov_type, -1000.0, 10, bic, bic - 40, icl, status == "ok", 20, status,
-                     reason)  # fmt: skip
-
-
-def _candidates():
-    out = [
-        _candidate(k, cov_type, 1000 + 60 * slope * (k - 3) ** 2 + 10 * k)
-        for cov_type, slope in (("full", 1.0), ("diag", 0.7), ("spherical", 0.5))
-        for k in range(1, 7)
-    ]
-    out.append(_candidate(7, "full", math.nan, "spurious", "component 5 collapsed on 'age'"))
-    return out
-
-
-def test_selection_view_draws_candidates_marks_best_and_emits_clicks(qtbot):
-    view = _show(qtbot, SelectionView(), 900, 700)
-    for candidate in _candidates():
-        view.add_candidate(candidate)
-    assert view.table.rowCount() == 19
-    assert view.plot.getAxis("left").labelText == "BIC (lower is better)"
-    view.set_best(3, "full")
-    assert view.best_position() == (3.0, 1030.0)
-    assert len(view.failed.data) == 1
-    assert "collapsed" in view._tip(7, 0, (7, "full"))
-    qtbot.wait(50)
-
-    # A real click on the (K=5, diag) point.
-    value = next(c.bic for c in _candidates() if (c.n_components, c.covariance_type) == (5, "diag"))
-    scene_pos = view.plot.vb.mapViewToScene(QPointF(5, value))
-    pos = view.canvas.mapFromScene(scene_pos)
-    with qtbot.waitSignal(view.candidateClicked) as signal:
-        qtbot.mouseClick(view.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
-    assert signal.args == [5, "diag"]
-
-    view.table.sortItems(4)  # by BIC, ascending; the spurious NaN goes last
-    assert view.table.item(0, 0).text() == "3" and view.table.item(0, 1).text() == "full"
-    assert view.table.item(18, 7).text() == "spurious"
-    rect = view.table.visualItemRect(view.table.item(1, 2))
-    with qtbot.waitSignal(view.candidateClicked) as signal:
-        qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert signal.args == [int(view.table.item(1, 0).text()), view.table.item(1, 1).text()]
-
-    view.criterion_combo.setCurrentIndex(2)  # ICL
-    assert view.plot.getAxis("left").labelText == "ICL (lower is better)"
-    assert view.best_position() == (3.0, 1030.0 + 45.0)
-    view.export_image(_artifact("selection.png"))
-    view.grab().save(_artifact("selection_widget.png"))  # with the toolbar and the table
-    view.set_best(7, "full")  # ineligible: never starred
-    assert view.best_position() is None
-    # Not converged is still eligible (the engine's rule), drawn hollow in its colour.
-    view.add_candidate(_candidate(8, "diag", 1200.0, "not converged", "max_iter reached"))
-    view.set_best(8, "diag")
-    assert view.best_position() == (8.0, 1200.0 + 120.0)
-    assert len(view.failed.data) == 1
-    view.reset()
-    assert view.table.rowCount() == 0 and len(view.points.data) == 0
-
-
-# --------------------------------------------------------------------------- convergence
-
-
-def test_convergence_view_grows_and_shows_threshold_position_and_messages(qtbot):
-    view = _show(qtbot, ConvergenceView(), 800, 500)
-    history = -3.0 + 1.5 * (1 - np.exp(-0.35 * np.arange(40)))
-    history[25] -= 1e-4  # a re-seed lowered it once
-    for t in (5, 20, 40):
-        view.set_history(np.arange(t), history[:t])
-    x, y = view.curve.getData()
-    np.testing.assert_allclose(y, history)
-    view.set_tolerance(1e-6)
-    assert view.threshold_level() == pytest.approx(1e-6 * (1 + abs(history[-1])))
-    assert len(view.decreases.data) == 1
-    view.set_current(12)
-    assert view.cursor.value() == 12 and view.cursor.isVisible()
-    view.show_messages(["re-seeded component 2", "stopped by max_iter=40 before converging"])
-    assert "max_iter=40" in view.messages.text()
-    qtbot.wait(50)
-    view.export_image(_artifact("convergence.png"))
-    view.grab().save(_artifact("convergence_widget.png"))  # with the messages
-    _assert_not_blank(QImage(_artifact("convergence.png")))
-    view.reset()
-    assert view.curve.getData()[0] is None or len(view.curve.getData()[0]) == 0
-    assert view.messages.text() == ""
+def test_a_class_missing_from_the_displayed_points_keeps_the_others_shapes(qtbot):
+    """Shapes are coded over all rows: a subsample without class 2 must not give
+    class 3 the shape (and legend name) of class 2."""
+    X = np.random.default_rng(5).normal(size=(300, 2))
+    y = np.repeat([0, 1, 2], 100)
+    shown = np.r_[0:100, 200:300]  # no point of class 1 on screen
+    view = _show(qtbot, Plot2DView())
+    view.set_data(X, ["a", "b"], shown, y)
+    view.set_class_names(["first", "second", "third"])
+    symbols = view.points.data["symbol"]
+    assert set(symbols[100:].tolist()) == {label_symbols(3)[2]}
+    assert view.legend.names()[-1] == "third"

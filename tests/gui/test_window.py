@@ -1,95 +1,27 @@
 """The real main window, driven as a user drives it: under Xvfb, with real OpenGL,
-real threads and real files in tmp_path."""
+real threads and real files in tmp_path.  Fitting, stepping, playback, closing."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QImage
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
+from window_driver import (
+    ARTIFACTS,
+    TIMEOUT_MS,
+    _as_array,
+    activate,
+    click,
+    configure,
+    fit,
+    generate,
+    long_fit,
+    wait_drawn,
+)
 
-from engine.io import read_csv, read_json
 from gui.main_window import MainWindow
-
-TIMEOUT_MS = 60_000
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    started = time.monotonic()
-    window.close()
-    assert time.monotonic() - started < 5.0, "closing the window took too long"
-    assert len(window.pool) == 0, "a worker thread outlived the window"
-
-
-def generate(qtbot, window, scenario="overlapping-3d", n=600, seed=0, dim=3, k=3, sep=2.0):
-    panel = window.data_panel
-    window.controls.setCurrentWidget(panel)
-    panel.scenario.setCurrentText(scenario)
-    for spin, value in ((panel.n_rows, n), (panel.seed, seed), (panel.dim, dim),
-                        (panel.components, k)):
-        spin.setValue(value)
-    panel.separation.setValue(sep)
-    with qtbot.waitSignal(panel.dataChanged, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
-    return window.data
-
-
-def configure(window, k=3, tol=None, max_iter=None, seed=0, covariance="full"):
-    panel = window.fit_panel
-    window.controls.setCurrentIndex(1)
-    panel.n_components.setValue(k)
-    panel.covariance_type.setCurrentText(covariance)
-    panel.seed.setValue(seed)
-    if tol is not None:
-        panel.tol.setValue(tol)
-    if max_iter is not None:
-        panel.max_iter.setValue(max_iter)
-
-
-def click(qtbot, button) -> None:
-    assert button.isEnabled() and button.isVisible()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def fit(qtbot, window, **settings):
-    configure(window, **settings)
-    with qtbot.waitSignal(window.fitFinished, timeout=TIMEOUT_MS) as blocker:
-        click(qtbot, window.fit_panel.fit_button)
-    return blocker.args[0]
-
-
-def long_fit(qtbot, window):
-    """A fit that is still running when the test acts: 150,000 rows, tol 0."""
-    generate(qtbot, window, "random mixture", n=150_000, dim=3, k=4, sep=1.0, seed=3)
-    configure(window, k=4, tol=0.0, max_iter=100_000)
-    click(qtbot, window.fit_panel.fit_button)
-    qtbot.waitUntil(lambda: len(window.playback) >= 3, timeout=TIMEOUT_MS)
-    assert window.fitting
-
-
-def activate(qtbot, window) -> None:
-    """Xvfb runs no window manager: ask for the focus ourselves."""
-    from PySide6.QtWidgets import QApplication
-
-    window.activateWindow()
-    window.windowHandle().requestActivate()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
-
-
-def wait_drawn(qtbot, window, k: int) -> None:
-    qtbot.waitUntil(lambda: window.plot2d.n_ellipses() == k
-                    and window.plot3d.n_ellipsoids() == k, timeout=5000)
 
 
 def test_startup_shows_the_demo_data(window):
@@ -148,6 +80,24 @@ def test_close_the_window_during_a_fit(qtbot, capfd):
     assert "QThread" not in capfd.readouterr().err
 
 
+def test_closing_during_a_sweep_is_prompt_and_clean(qtbot, capfd):
+    window = MainWindow()
+    window.show()
+    qtbot.waitExposed(window)
+    generate(qtbot, window, "random mixture", n=100_000, dim=3, k=4, sep=1.0, seed=3)
+    window.controls.setCurrentWidget(window.selection_panel)
+    click(qtbot, window.selection_panel.run_button)
+    qtbot.waitUntil(lambda: window.selection_panel.progress.value() >= 1, timeout=TIMEOUT_MS)
+    assert window.sweeping
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 3.0
+    assert len(window.pool) == 0
+    window.deleteLater()
+    qtbot.wait(50)
+    assert "QThread" not in capfd.readouterr().err
+
+
 def test_step_advances_exactly_one_iteration_per_click(qtbot, window):
     generate(qtbot, window, "overlapping-3d", n=900)
     configure(window, k=3, tol=0.0, max_iter=1000)
@@ -162,6 +112,34 @@ def test_step_advances_exactly_one_iteration_per_click(qtbot, window):
     qtbot.waitUntil(lambda: window.plot3d.n_ellipsoids() == 3, timeout=5000)
     np.testing.assert_allclose(window.plot3d.drawn_centres(),
                                window.playback.latest().means, atol=1e-9)
+    with qtbot.waitSignal(window.fitFinished, timeout=5000):
+        click(qtbot, window.fit_panel.stop_button)
+
+
+def test_a_step_shows_the_m_step_then_the_e_step(qtbot, window):
+    """New ellipses over the previous colours first, then the new colours."""
+    configure(window, k=3, tol=0.0, max_iter=1000)
+    click(qtbot, window.fit_panel.step_button)
+    qtbot.waitUntil(lambda: window.drawn[0] is not None and len(window.playback) == 1,
+                    timeout=TIMEOUT_MS)
+    assert "Iteration 0" in window.statusBar().currentMessage()
+    click(qtbot, window.fit_panel.step_button)
+    qtbot.waitUntil(lambda: window.phase == ("M-step", 1), timeout=TIMEOUT_MS)
+    first, second = window.playback[0], window.playback[1]
+    assert window.drawn[0] is second.mixture
+    assert np.array_equal(window.drawn[2], first.labels)
+    np.testing.assert_allclose(window.plot3d.drawn_centres(), second.means, atol=1e-9)
+    assert "M-step" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.phase == ("E-step", 1), timeout=5000)
+    assert np.array_equal(window.drawn[2], second.labels)
+    assert "E-step" in window.statusBar().currentMessage()
+    assert len(window.playback) == 2  # still one iteration per click
+    window.playback_bar.slider.setValue(0)  # scrub back, then step: the new one is shown
+    assert window.drawn[0] is first.mixture
+    click(qtbot, window.fit_panel.step_button)
+    qtbot.waitUntil(lambda: len(window.playback) == 3
+                    and window.drawn[0] is window.playback[2].mixture, timeout=TIMEOUT_MS)
+    assert window.playback.follow_live
     with qtbot.waitSignal(window.fitFinished, timeout=5000):
         click(qtbot, window.fit_panel.stop_button)
 
@@ -210,122 +188,6 @@ def test_evicted_labels_are_recomputed_off_the_gui_thread(qtbot, window):
     assert not window.playback[2].has_labels  # over the budget: not kept
 
 
-def test_a_bad_csv_shows_the_error_and_keeps_the_data(qtbot, window, tmp_path):
-    before = window.data
-    bad = tmp_path / "ragged.csv"
-    bad.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
-    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS) as blocker:
-        window.load_csv(str(bad))  # what the Open dialog and a drop call
-    title, message = blocker.args
-    assert "ragged.csv" in message and "line 3" in message
-    box = window.message_box
-    assert isinstance(box, QMessageBox) and box.isVisible()
-    assert message in box.text()
-    assert window.data is before
-    box.close()
-
-
-def test_load_a_csv_by_drag_and_drop(qtbot, window, tmp_path):
-    path = tmp_path / "iris-like.csv"
-    rng = np.random.default_rng(0)
-    rows = [f"{a:.3f},{b:.3f},{c:.3f},{'setosa' if i % 2 else 'virginica'}"
-            for i, (a, b, c) in enumerate(rng.normal(size=(50, 3)))]
-    path.write_text("sepal,petal,width,species\n" + "\n".join(rows) + "\n")
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
-    with qtbot.waitSignal(window.data_panel.dataChanged, timeout=TIMEOUT_MS):
-        window.dropEvent(event)
-    data = window.data
-    assert data.feature_names == ("sepal", "petal", "width")
-    assert data.class_names == ("virginica", "setosa")
-    assert data.X.shape == (50, 3)
-    assert window.data_panel.preview.rowCount() == 20
-
-
-def test_export_labeled_csv_and_model_json(qtbot, window, tmp_path):
-    generate(qtbot, window, "separated-2d", n=300, dim=2)
-    fit(qtbot, window, k=3)
-    out = tmp_path / "labeled.csv"
-    with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS) as blocker:
-        window.export_labeled_csv(str(out))  # the File > Export > Labeled CSV path
-    assert blocker.args[0] == str(out)
-    assert str(out) in window.statusBar().currentMessage()
-    table = read_csv(str(out))
-    assert table.header == ["x1", "x2", "label", "component", "probability", "p_1", "p_2",
-                            "p_3"]
-    X = window.data.X
-    np.testing.assert_array_equal(table.features(["x1", "x2"]), X)
-    resp = table.features(["p_1", "p_2", "p_3"])
-    np.testing.assert_allclose(resp, window.model.mixture.predict_proba(X), rtol=1e-12)
-    np.testing.assert_array_equal(table.numeric["component"], resp.argmax(axis=1) + 1)
-
-    model_path = tmp_path / "model.json"
-    assert window.export_model_json(str(model_path))
-    model = read_json(str(model_path))
-    for key in ("n_components", "covariance_type", "weights", "means", "covariances",
-                "feature_names", "log_likelihood", "n_parameters", "bic", "aic", "icl",
-                "n_iter", "converged", "candidates"):
-        assert key in model
-    assert model["n_components"] == 3 and model["feature_names"] == ["x1", "x2"]
-    np.testing.assert_allclose(model["means"], window.model.mixture.means)
-
-    for name in ("view.png", "view.svg"):
-        assert window.export_2d_image(str(tmp_path / name))
-        assert (tmp_path / name).stat().st_size > 1000
-
-
-def test_model_selection_sweep_and_candidate_click(qtbot, window):
-    generate(qtbot, window, "separated-2d", n=300, dim=2)
-    panel = window.selection_panel
-    window.controls.setCurrentWidget(panel)
-    panel.k_from.setValue(1)
-    panel.k_to.setValue(4)
-    for name, check in panel.type_checks.items():
-        check.setChecked(name in ("full", "spherical"))
-    with qtbot.waitSignal(window.sweepFinished, timeout=120_000) as blocker:
-        click(qtbot, panel.run_button)
-    selection = blocker.args[0]
-    assert len(selection.candidates) == 8 and panel.progress.value() == 8
-    eligible = [c for c in selection.candidates if c.eligible]
-    assert selection.best is min(eligible, key=lambda c: c.bic)
-    full = [c for c in eligible if c.covariance_type == "full"]
-    assert min(full, key=lambda c: c.bic).n_components == 3  # the lab's three components
-    assert window.selection_view.best_position() is not None
-    assert window.model is selection.best  # the best is shown and exportable
-    window.selection_view.candidateClicked.emit(2, "spherical")
-    assert window.model.n_components == 2 and window.model.covariance_type == "spherical"
-    qtbot.waitUntil(lambda: window.plot2d.n_ellipses() == 2, timeout=5000)
-    np.testing.assert_allclose(window.plot2d.drawn_centres(), window.model.mixture.means,
-                               atol=1e-9)
-    assert window.model_document()["candidates"][0]["n_components"] == 1
-
-
-def test_kmeans_comparison_scores_both(qtbot, window):
-    generate(qtbot, window, "separated-2d", n=300, dim=2)
-    fit(qtbot, window, k=3)
-    qtbot.waitUntil(lambda: "ARI" in window.compare_panel.scores.text(), timeout=TIMEOUT_MS)
-    window.compare_panel.check.setChecked(True)
-    qtbot.waitUntil(lambda: "k-means" in window.compare_panel.scores.text(), timeout=TIMEOUT_MS)
-    assert window._kmeans_labels is not None
-    assert window._kmeans_labels.shape == window.display_rows.shape
-    assert window.drawn[0] is window.model.mixture
-    assert np.array_equal(window.drawn[1], window._kmeans_labels)  # 2-D: k-means
-    assert np.array_equal(window.drawn[2], window.playback.latest().labels)  # 3-D: mixture
-    agreement = np.mean(window.drawn[1] == window.drawn[2])
-    assert agreement > 0.9  # aligned: k-means' clusters carry the matching components' colours
-    window.compare_panel.check.setChecked(False)
-    assert np.array_equal(window.drawn[1], window.playback.latest().labels)
-
-
-def _as_array(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGB32)
-    width, height = image.width(), image.height()
-    data = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
-    return data.reshape(height, image.bytesPerLine() // 4, 4)[:, :width, :3].copy()
-
-
 def test_screenshot_of_the_main_window_after_a_fit(qtbot, window):
     """The artefact tests/artifacts/main_window.png: the whole window, GL view included."""
     fit(qtbot, window, k=3)  # the demo data
@@ -369,6 +231,40 @@ def test_keyboard_shortcuts_f5_fits_and_space_pauses(qtbot, window):
         window.stop_fit()
 
 
+def test_step_and_stop_have_shortcuts_and_about_states_the_sign(qtbot, window):
+    generate(qtbot, window, "random mixture", n=150_000, dim=3, k=4, sep=1.0, seed=3)
+    configure(window, k=4, tol=0.0, max_iter=100_000)
+    activate(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_F10)  # idle: a paused fit at iteration 0
+    qtbot.waitUntil(lambda: len(window.playback) == 1, timeout=TIMEOUT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_F10)
+    qtbot.waitUntil(lambda: len(window.playback) == 2, timeout=TIMEOUT_MS)
+    assert window.fitting and window.fit_panel.paused
+    with qtbot.waitSignal(window.fitFinished, timeout=5000):
+        qtbot.keyClick(window, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
+    from PySide6.QtGui import QKeySequence
+
+    for action, keys in ((window.open_action, "Ctrl+O"), (window.export_csv_action, "Ctrl+E"),
+                         (window.fit_panel.fit_action, "F5")):
+        assert action.shortcut() == QKeySequence(keys) and action in window.findChildren(
+            type(action))
+    box = window.about()
+    assert box.isVisible() and "lower is better" in box.text() and "BIC" in box.text()
+    box.close()
+
+
+def test_every_control_explains_itself_in_a_tooltip(qtbot, window):
+    from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox, QPushButton, QSlider
+
+    missing = []
+    for kind in (QAbstractSpinBox, QComboBox, QCheckBox, QSlider, QPushButton):
+        for widget in window.findChildren(kind):
+            if not widget.toolTip():
+                missing.append(f"{kind.__name__} {getattr(widget, 'text', lambda: '')()!r} "
+                               f"in {type(widget.parent()).__name__}")
+    assert not missing, missing
+
+
 def test_engine_events_are_shown_in_words(qtbot, window):
     outcome = fit(qtbot, window, k=3, max_iter=2)
     assert outcome.last.stop_reason == "max_iter"
@@ -386,25 +282,6 @@ def test_display_cap_draws_a_fixed_subsample_with_a_note(qtbot, window):
     assert window.drawn[2].shape == (500,)
     expected = window.model.mixture.predict(window.data.X[rows])
     assert np.mean(window.drawn[2] == expected) > 0.99
-
-
-def test_choose_features_and_label_column_of_a_csv(qtbot, window, tmp_path):
-    path = tmp_path / "data.csv"
-    rng = np.random.default_rng(1)
-    lines = ["id,a,b,c,kind"] + [f"{i},{x:.4f},{y:.4f},{z:.4f},{'p' if i % 3 else 'q'}"
-                                 for i, (x, y, z) in enumerate(rng.normal(size=(60, 3)))]
-    path.write_text("\n".join(lines) + "\n")
-    with qtbot.waitSignal(window.data_panel.dataChanged, timeout=TIMEOUT_MS):
-        window.load_csv(str(path))
-    assert window.data.feature_names == ("id", "a", "b", "c")
-    assert window.data.class_names == ("q", "p")
-    with qtbot.waitSignal(window.data_panel.dataChanged, timeout=TIMEOUT_MS):
-        assert window.data_panel.set_columns(["a", "b"], None)
-    assert window.data.feature_names == ("a", "b") and window.data.labels is None
-    assert window.plot3d.isHidden()  # two features: the 2-D view takes the room
-    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS):
-        assert not window.data_panel.set_columns([], None)
-    assert window.data.feature_names == ("a", "b")  # a bad choice changes nothing
 
 
 def test_run_gui_with_a_bad_file_shows_the_error_over_the_demo_data(qtbot, tmp_path, monkeypatch):
@@ -456,3 +333,23 @@ def test_unexpected_errors_show_a_dialog_without_a_traceback(qtbot, capfd):
     assert "Traceback" not in boxes[-1].text()
     assert "Traceback" in capfd.readouterr().err
     boxes[-1].close()
+
+
+def test_a_worker_stuck_in_a_long_call_hides_the_window_and_closes_it_later(qtbot, capfd):
+    """A sweep's candidate cannot stop inside the engine's call: closing must neither
+    freeze the window nor destroy a running QThread."""
+    window = MainWindow()
+    window.show()
+    qtbot.waitExposed(window)
+    window.close_timeout_ms = 100
+    window.pool.run_in_thread(time.sleep, 1.5)  # deaf to stop(), like one long engine call
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 1.0
+    assert not window.isVisible() and len(window.pool) == 1
+    with qtbot.waitSignal(window.closed, timeout=10_000):
+        pass
+    assert len(window.pool) == 0
+    window.deleteLater()
+    qtbot.wait(50)
+    assert "QThread" not in capfd.readouterr().err

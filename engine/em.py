@@ -311,6 +311,7 @@ def fit_iter(
     display_rows: np.ndarray | None = None,
     start: Mixture | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[Snapshot]:
     """Fit a mixture to X by EM, yielding a :class:`Snapshot` after every iteration.
 
@@ -323,6 +324,8 @@ def fit_iter(
     start : Mixture or None
         Given initial parameters (warm start); ``settings.init`` is then ignored.
     on_progress : called as (done, total) while restarts are screened.
+    should_stop : checked between screened restarts (which yield nothing); when
+        it turns true there, the generator ends with a FitError.
     """
     settings = (settings or FitSettings()).validate()
     X = as_float_matrix(X)
@@ -337,7 +340,7 @@ def fit_iter(
     else:
         try:
             if settings.n_init > 1:
-                start = screen_starts(X, settings, on_progress)
+                start = screen_starts(X, settings, on_progress, should_stop)
             else:
                 start = _start(X, settings, settings.random_state)
         except ValueError as err:

@@ -169,14 +169,40 @@ def _oblique_collapse_reason(full: np.ndarray, reg: float, X: np.ndarray) -> str
     return ""
 
 
+class SweepCancelled(Exception):
+    """Raised inside a candidate's fit when the caller asked the sweep to stop."""
+
+
+def _until_stopped(snapshots, should_stop):
+    for snapshot in snapshots:
+        if should_stop is not None and should_stop():
+            raise SweepCancelled
+        yield snapshot
+
+
 def fit_candidate(
-    X: np.ndarray, n_components: int, settings: FitSettings, data_variance: np.ndarray
+    X: np.ndarray,
+    n_components: int,
+    settings: FitSettings,
+    data_variance: np.ndarray,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Candidate:
-    """Fit and diagnose one candidate; never raises for a data problem."""
+    """Fit and diagnose one candidate; never raises for a data problem.
+
+    Raises
+    ------
+    SweepCancelled
+        When ``should_stop()`` turns true between two EM iterations.
+    """
     cov_type = settings.covariance_type
     try:
-        last = run_to_end(fit_iter(X, replace(settings, n_components=n_components)))
+        snapshots = fit_iter(
+            X, replace(settings, n_components=n_components), should_stop=should_stop
+        )
+        last = run_to_end(_until_stopped(snapshots, should_stop))
     except FitError as err:
+        if should_stop is not None and should_stop():
+            raise SweepCancelled from None
         text = str(err)
         status = "singular" if "singular" in text or "collapsed" in text else "failed"
         nan = float("nan")
@@ -218,10 +244,13 @@ def select_iter(
     n_components: Sequence[int] = range(1, 10),
     covariance_types: Sequence[str] = COVARIANCE_TYPES,
     settings: FitSettings | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[Candidate]:
     """Fit every (K, covariance type) of the grid, yielding each candidate when done.
 
-    Stop the sweep by not asking for the next candidate.
+    Stop the sweep by not asking for the next candidate, or, to stop inside a
+    long candidate's fit, by making ``should_stop()`` true: it is checked between
+    EM iterations, and the sweep then ends without yielding that candidate.
 
     Parameters
     ----------
@@ -236,7 +265,11 @@ def select_iter(
     for cov_type in covariance_types:
         cov_settings = replace(settings, covariance_type=cov_type).validate()
         for k in ks:
-            yield fit_candidate(X, k, cov_settings, data_variance)
+            try:
+                candidate = fit_candidate(X, k, cov_settings, data_variance, should_stop)
+            except SweepCancelled:
+                return
+            yield candidate
 
 
 def best_candidate(candidates: Sequence[Candidate], criterion: str = "bic") -> Candidate | None:
@@ -262,7 +295,7 @@ def select(
     total = len(set(n_components)) * len(covariance_types)
     candidates = []
     cancelled = False
-    for candidate in select_iter(X, n_components, covariance_types, settings):
+    for candidate in select_iter(X, n_components, covariance_types, settings, should_stop):
         candidates.append(candidate)
         if on_progress is not None:
             on_progress(len(candidates), total)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from engine.em import FitSettings, Snapshot, fit_iter
+from engine.em import FitError, FitSettings, Snapshot, fit_iter
 from engine.selection import Selection, best_candidate, select_iter
 
 
@@ -178,6 +178,7 @@ class FitWorker(_Worker):
             display_rows=self._display_rows,
             start=self._start,
             on_progress=self._report_progress,
+            should_stop=lambda: self.control.stopped,
         )
         last, count, stopped = None, 0, False
         try:
@@ -191,6 +192,10 @@ class FitWorker(_Worker):
                     break
         except Cancelled:
             stopped = True
+        except FitError:
+            if not self.control.stopped:
+                raise
+            stopped = True  # stopped while restarts were being screened
         finally:
             snapshots.close()
         return FitOutcome(last, count, stopped, self._settings)
@@ -222,7 +227,10 @@ class SweepWorker(_Worker):
         total = len(self._ks) * len(self._types)
         self.progress.emit(0, total)
         candidates = []
-        sweep = select_iter(self._X, self._ks, self._types, self._settings)
+        sweep = select_iter(
+            self._X, self._ks, self._types, self._settings,
+            should_stop=lambda: self.control.stopped,
+        )
         try:
             for candidate in sweep:
                 candidates.append(candidate)

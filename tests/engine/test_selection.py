@@ -328,3 +328,16 @@ def _first_seen_codes(labels):
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return rank[inverse]
+
+
+def test_a_sweep_stops_inside_a_candidate_when_asked():
+    X, _ = repeated_values_data(0)
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) > 3  # inside the first candidate (restarts, then EM iterations)
+
+    candidates = list(select_iter(X, [2, 3], ["full"], should_stop=should_stop))
+    assert candidates == []
+    assert len(calls) <= 5  # stopped within one more check, nothing fitted after

@@ -30,9 +30,9 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from . import kernels
 
-_LOG_2PI = np.log(2.0 * np.pi)
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 class SingularCovarianceError(ValueError):
@@ -74,7 +74,7 @@ class SufficientStatistics:
     resp_sum : ndarray of shape (K,)        sum_i r_ik
     first : ndarray of shape (K, d)         sum_i r_ik (x_i - shift_k)
     second : ndarray of shape (K, d, d) for full/tied, (K, d) for diag/spherical
-                                            sum_i r_ik (x_i - shift_k)(x_i - shift_k)^T (or its diagonal)
+        sum_i r_ik (x_i - shift_k)(x_i - shift_k)^T (or its diagonal)
     n_samples : int
     """
 
@@ -259,34 +259,11 @@ def estimate_log_gaussian_prob(
     -------
     log_prob : ndarray of shape (n, K), float64 whatever the input dtype
     """
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    log_det = log_det_cholesky(precisions_chol, covariance_type, n_features)
-
-    if covariance_type in ("full", "tied"):
-        mahalanobis = np.empty((n_samples, n_components))
-        for k in range(n_components):
-            prec_chol = precisions_chol[k] if covariance_type == "full" else precisions_chol
-            y = X @ prec_chol - means[k] @ prec_chol
-            mahalanobis[:, k] = np.einsum("ij,ij->i", y, y)
-    elif covariance_type == "diag":
-        precisions = precisions_chol**2
-        mahalanobis = (
-            np.sum(means**2 * precisions, axis=1)
-            - 2.0 * (X @ (means * precisions).T)
-            + (X**2) @ precisions.T
-        )
-        # The expanded form can dip a hair below zero for points on a mean.
-        np.maximum(mahalanobis, 0.0, out=mahalanobis)
-    else:
-        precisions = precisions_chol**2
-        mahalanobis = (
-            np.sum(means**2, axis=1) * precisions
-            - 2.0 * (X @ means.T) * precisions
-            + np.outer(np.einsum("ij,ij->i", X, X), precisions)
-        )
-        np.maximum(mahalanobis, 0.0, out=mahalanobis)
-    return -0.5 * (n_features * _LOG_2PI + mahalanobis) + log_det
+    # The kernel expands each quadratic form about a centre near the means (one
+    # matrix product for all components), as accurate as evaluating each
+    # component about its own mean; see engine.kernels.
+    plan = kernels.make_plan(means, precisions_chol, np.zeros(means.shape[0]), covariance_type)
+    return kernels.log_prob(X, plan)
 
 
 # --------------------------------------------------------------------------- counts and views

@@ -2,9 +2,10 @@
 
 E-step pass: for each chunk of rows, the weighted log-densities of every
 component, their log-sum-exp, the responsibilities, and the sufficient
-statistics about each component's current mean.  M-step: new parameters from
-the summed statistics alone.  Data never needs to be in memory twice, so a
-memory-mapped array flows through the same loop.
+statistics about each component's current mean, all by the matrix-product
+kernel of :mod:`engine.kernels`.  M-step: new parameters from the summed
+statistics alone.  Data never needs to be in memory twice, so a memory-mapped
+array flows through the same loop.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
 
 from . import covariance as cov_mod
+from . import kernels
 from .covariance import SufficientStatistics
 from .mixture import DEFAULT_CHUNK_SIZE, Mixture
 
@@ -58,29 +59,23 @@ def e_step_pass(
     display_rows : sorted int ndarray of shape (m,) or None
         Rows whose hard label and confidence the caller wants (the points on screen).
     """
-    n_samples = X.shape[0]
-    stats = SufficientStatistics.zeros(np.array(mixture.means), mixture.covariance_type)
+    shift = np.array(mixture.means)
+    stats = SufficientStatistics.zeros(shift, mixture.covariance_type)
     if display_rows is None:
         display_rows = np.empty(0, dtype=np.intp)
     display_labels = np.empty(display_rows.shape[0], dtype=np.int16)
     display_confidence = np.empty(display_rows.shape[0], dtype=np.float32)
-    total = 0.0
-    map_log_resp = 0.0
-    for a in range(0, n_samples, chunk_size):
-        b = min(a + chunk_size, n_samples)
-        chunk = X[a:b]
-        weighted = mixture.weighted_log_prob(chunk)
-        log_norm = logsumexp(weighted, axis=1)
-        log_resp = weighted - log_norm[:, None]
-        resp = np.exp(log_resp)
-        stats.accumulate(chunk, resp)
-        total += log_norm.sum()
-        map_log_resp += log_resp.max(axis=1).sum()
-        lo, hi = np.searchsorted(display_rows, [a, b])
-        if hi > lo:
-            local = display_rows[lo:hi] - a
-            display_labels[lo:hi] = np.argmax(log_resp[local], axis=1)
-            display_confidence[lo:hi] = resp[local].max(axis=1)
+    plan = kernels.make_plan(
+        mixture.means,
+        mixture.precisions_cholesky,
+        np.log(mixture.weights),
+        mixture.covariance_type,
+    )
+    result = kernels.run_pass(X, plan, chunk_size, display_rows, display_labels, display_confidence)
+    stats.resp_sum, stats.first, stats.second = kernels.statistics_about(plan, result.sums, shift)
+    stats.n_samples = X.shape[0]
+    total = result.total_log_likelihood
+    map_log_resp = result.map_log_resp_sum
     return EStepResult(stats, float(total), float(map_log_resp), display_labels, display_confidence)
 
 
@@ -103,6 +98,13 @@ def m_step(
     mixture : Mixture
     events : list of str, what happened that a user should know
     """
+    # Small LAPACK calls (Cholesky, triangular inverse per component): BLAS threads
+    # would only spin.
+    with kernels.blas_single_thread():
+        return _m_step(stats, covariance_type, reg_covar)
+
+
+def _m_step(stats, covariance_type, reg_covar):
     resp_sum = stats.resp_sum
     n_total = resp_sum.sum()
     empty = resp_sum < EMPTY_COMPONENT_MASS

@@ -12,6 +12,7 @@ threads (``JobPool``).
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -79,6 +80,7 @@ class MainWindow(WindowActions, FitMixin, SelectionMixin, QMainWindow):
         self.drawn = (None, None, None)  # (mixture, 2-D labels, 3-D labels) last drawn
         self._init_fit()
         self._build()
+        self._quiet_until = 0.0
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_INTERVAL_MS)
         self.frame_timer.timeout.connect(self._on_frame)
@@ -201,14 +203,21 @@ class MainWindow(WindowActions, FitMixin, SelectionMixin, QMainWindow):
 
     # ------------------------------------------------------------------ drawing
     def _on_frame(self) -> None:
-        """The screen-rate tick: draw the newest snapshot only if one arrived (coalescing)."""
-        if not self._dirty:
+        """The screen-rate tick: draw the newest snapshot only if one arrived (coalescing).
+
+        A frame that costs t ms is followed by at least t ms without drawing, so
+        that with large data the event loop keeps half its time for the user.
+        """
+        if not self._dirty or time.perf_counter() < self._quiet_until:
             return
         self._dirty = False
+        started = time.perf_counter()
         if self.playback.follow_live and len(self.playback):
             self._draw_latest()
         else:
             self._update_bar()
+        finished = time.perf_counter()
+        self._quiet_until = finished + (finished - started)
 
     def seek(self, index: int) -> None:
         """Show the recorded iteration at ``index`` in every view (the slider's path)."""

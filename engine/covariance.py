@@ -209,7 +209,10 @@ def _precision_cholesky_of(cov: np.ndarray, component: int | None, reg: float) -
         cov_chol = linalg.cholesky(cov, lower=True)
     except linalg.LinAlgError:
         raise SingularCovarianceError(component, reg) from None
-    if np.min(np.abs(np.diag(cov_chol))) <= 0.0:
+    # Rounding can leave a tiny positive pivot on an exactly rank-deficient matrix;
+    # a pivot at round-off level against its diagonal entry means singular.
+    pivots = np.diag(cov_chol) ** 2
+    if np.any(pivots <= cov.shape[0] * np.finfo(float).eps * np.diag(cov)):
         raise SingularCovarianceError(component, reg)
     # dtrtri inverts the triangular factor directly; scipy's solve_triangular goes
     # through a threaded path that costs ~1 ms per 3x3 matrix on two cores.

@@ -32,6 +32,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from engine.em import FitError, FitSettings, Snapshot, fit_iter
+from engine.kernels import single_threaded
 from engine.selection import Selection, best_candidate, select_iter
 
 
@@ -181,6 +182,24 @@ class FitWorker(_Worker):
             should_stop=lambda: self.control.stopped,
         )
         last, count, stopped = None, 0, False
+        # One core for EM, one for the GUI: a second E-step thread would leave the
+        # event loop without a core and the window would stutter.
+        try:
+            with single_threaded():
+                last, count, stopped = self._stream(snapshots)
+        except Cancelled:
+            stopped = True
+        except FitError:
+            if not self.control.stopped:
+                raise
+            stopped = True  # stopped while restarts were being screened
+        finally:
+            snapshots.close()
+        return FitOutcome(last, count, stopped, self._settings)
+
+    def _stream(self, snapshots):
+        """Emit snapshots until EM ends or the user stops; (last, count, stopped)."""
+        last, count, stopped = None, 0, False
         try:
             for snap in snapshots:
                 last, count = snap, count + 1
@@ -192,13 +211,7 @@ class FitWorker(_Worker):
                     break
         except Cancelled:
             stopped = True
-        except FitError:
-            if not self.control.stopped:
-                raise
-            stopped = True  # stopped while restarts were being screened
-        finally:
-            snapshots.close()
-        return FitOutcome(last, count, stopped, self._settings)
+        return last, count, stopped
 
 
 class SweepWorker(_Worker):

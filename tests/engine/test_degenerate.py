@@ -117,16 +117,6 @@ def test_collinear_data_without_reg_covar_is_a_fit_error(covariance_type):
     assert message.startswith(("at initialisation, ", "at iteration "))
 
 
-SINGULAR_BUT_ROUNDED = pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,  # "DID NOT RAISE", nothing else
-    reason="engine bug: covariance._precision_cholesky_of accepts an exactly rank-deficient "
-    "covariance when rounding leaves a tiny positive Cholesky pivot (~1e-8), giving "
-    "precisions ~1e7 and a meaningless log-likelihood instead of SingularCovarianceError",
-)
-
-
-@SINGULAR_BUT_ROUNDED
 def test_a_rank_deficient_covariance_is_refused_whatever_the_rounding():
     # [[v, 2v], [2v, 4v]] is singular for every v; for v = 0.5 the Cholesky
     # factorisation's last pivot rounds to +4e-16 instead of 0.
@@ -135,7 +125,6 @@ def test_a_rank_deficient_covariance_is_refused_whatever_the_rounding():
             Mixture(np.ones(1), np.zeros((1, 2)), np.array([[[v, 2 * v], [2 * v, 4 * v]]]))
 
 
-@SINGULAR_BUT_ROUNDED
 def test_collinear_single_component_without_reg_covar_is_a_fit_error():
     # Measured: 3 to 7 of these 20 seeds (depending on the kernel's rounding) end
     # "converged" at a mean log-likelihood of about +15 with a covariance whose

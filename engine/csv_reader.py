@@ -114,6 +114,7 @@ class ParsedCSV:
     delimiter: str
     has_header: bool
     line_numbers: np.ndarray
+    source_header: tuple | None = None  # the header's cells as written, names unmade
 
 
 def parse_csv(
@@ -404,6 +405,7 @@ def _parse_text(text, path, n_bytes, progress, should_stop) -> ParsedCSV:
     has_header = _looks_like_header(records[:ragged], decimal_comma)
     if ragged is not None:
         raise _ragged_error(len(records[ragged]), records, lines, ragged, has_header, path)
+    header_cells = records[0]
     if has_header:
         names = [cell.strip() or f"column_{j + 1}" for j, cell in enumerate(records[0])]
         header = _unique_names(names)
@@ -419,7 +421,8 @@ def _parse_text(text, path, n_bytes, progress, should_stop) -> ParsedCSV:
         values = _parse_column(cells, decimal_comma)
         if values is not None and not np.isnan(values).all():
             numeric[name] = values
-    return ParsedCSV(path, header, records, numeric, delimiter, has_header, lines)
+    source = tuple(header_cells) if has_header else None
+    return ParsedCSV(path, header, records, numeric, delimiter, has_header, lines, source)
 
 
 def _check_row_count(n_rows, header_line, lines, path):
@@ -1059,6 +1062,7 @@ def _scan(data: bytes, head: _Head, path, n_bytes, progress, should_stop) -> Par
         delimiter=delimiter,
         has_header=head.has_header,
         line_numbers=lines,
+        source_header=tuple(head.records[0]) if head.has_header else None,
     )
 
 

@@ -66,6 +66,8 @@ class Table:
     delimiter: str
     has_header: bool
     line_numbers: np.ndarray
+    # The header row as written (an R export's empty first name stays empty), for output.
+    source_header: tuple | None = None
     _codings: dict = field(default_factory=dict, init=False, repr=False)
 
     def numeric_columns(self) -> list[str]:
@@ -249,6 +251,7 @@ def read_csv(
         delimiter=parsed.delimiter,
         has_header=parsed.has_header,
         line_numbers=parsed.line_numbers,
+        source_header=parsed.source_header,
     )
     if not table.numeric:
         raise table._non_numeric_error(table.header[0], "; the file has no numeric column")
@@ -265,8 +268,8 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
         component is the 1-based argmax, probability its responsibility.  Floats
         are written with repr, which reads back to the same float.
 
-    The header is always written (column_1.. for a file without one), with the
-    input's delimiter, in UTF-8.  Refuses to overwrite the input file.
+    The header is written as the input had it (column_1.. for a file without
+    one), with the input's delimiter, in UTF-8.  Refuses to overwrite the input file.
     """
     resp = np.asarray(responsibilities, dtype=np.float64)
     if resp.ndim != 2 or resp.shape[0] != len(table.rows) or resp.shape[1] == 0:
@@ -277,7 +280,8 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
         raise DataError("is the input file; choose another output file", path=path)
     k = resp.shape[1]
     added = ["component", "probability", *(f"p_{i + 1}" for i in range(k))]
-    header = [*table.header, *_unique_names(added, taken=table.header)]
+    written = list(table.source_header) if table.source_header else table.header
+    header = [*written, *_unique_names(added, taken=table.header)]
     component = resp.argmax(axis=1)
     probability = resp[np.arange(resp.shape[0]), component]
     with _atomic_writer(path) as file:

@@ -561,3 +561,15 @@ def test_a_typo_in_an_otherwise_numeric_column_is_named(tmp_path):
     table = read_csv(str(path))
     with pytest.raises(DataError, match=r"line 32, column 'b' \(2\): 'oops' is not a number"):
         table.features(label_column="species")
+
+
+def test_labeled_csv_repeats_the_header_as_written(tmp_path):
+    source = tmp_path / "r_export.csv"
+    lines = ['"","a","b"'] + [f'"{i + 1}",{i % 5}.5,{(i * 7) % 3}' for i in range(10)]
+    source.write_text("\n".join(lines) + "\n")
+    table = read_csv(str(source))
+    out = tmp_path / "out.csv"
+    write_labeled_csv(str(out), table, np.full((10, 1), 1.0))
+    assert out.read_text().splitlines()[0] == ",a,b,component,probability,p_1"
+    again = read_csv(str(out))
+    assert again.features(["a", "b"]).tolist() == table.features(["a", "b"]).tolist()

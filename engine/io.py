@@ -139,7 +139,7 @@ class Table:
         return bool(np.array_equal(values, np.arange(first, first + values.shape[0])))
 
     def is_mostly_numeric(self, name: str, sample: int = 1000) -> bool:
-        """A text column whose cells are numbers but for a few (at most 5 %): a typo."""
+        """A text column whose cells are mostly numbers (text in at most half): typos."""
         if name in self.numeric:
             return False
         j = self._column_number(name) - 1
@@ -147,7 +147,7 @@ class Table:
         n = len(self.rows)
         rows = range(0, n, max(1, n // sample))
         text = sum(is_text(self.rows[i][j], decimal_comma) for i in rows)
-        return 0 < text <= 0.05 * len(rows)
+        return 0 < text < 0.5 * len(rows)
 
     def labels(self, label_column: str) -> np.ndarray:
         """Integer codes, shape (n_rows,), 0..C-1 in order of first appearance."""

@@ -90,8 +90,7 @@ class FitMixin:
             text = f"Stopped by max_iter = {outcome.settings.max_iter} before converging"
         self.show_status(f"{text}: mean log-likelihood {last.log_likelihood:.6g}, "
                          f"BIC {last.criteria['bic']:.6g}")
-        self._dirty = True
-        self._on_frame()  # the final state now, not at the next tick
+        self.draw_now()  # the final state, every display row, now rather than at a tick
         self._evaluate_model()
         self.fitFinished.emit(outcome)
 
@@ -115,6 +114,7 @@ class FitMixin:
             worker.pause()
         self.fit_panel.set_paused(not self.fit_panel.paused)
         if self.fit_panel.paused:
+            self.draw_now()  # paused: every display row again
             frame = self.playback.latest()
             where = f" at iteration {frame.iteration}" if frame is not None else ""
             self.show_status(f"Paused{where}: Step (F10) runs one more iteration, "

@@ -57,6 +57,8 @@ class Plot2DView(QWidget):
         self._n_components = 0
         self._legend_key = None
         self._caption = None
+        self._live = None  # (l,) indices into the displayed rows drawn while EM streams
+        self._n_total = 0
 
         self._build_toolbar()
         self.canvas = pg.GraphicsLayoutWidget()
@@ -147,8 +149,9 @@ class Plot2DView(QWidget):
             w.setVisible(d > 2)
         self.levels_combo.setVisible(d > 1)
         m = rows.shape[0]
-        self.subsample_label.setText(f"{m:,} of {X.shape[0]:,} points shown")
-        self.subsample_label.setVisible(m < X.shape[0])
+        self._n_total = X.shape[0]
+        self._live = None
+        self._show_subsample_note()
         self._histogram_source = X[:, 0] if d == 1 else None
         self.density.set_active(d == 1)
         self.points.opts["antialias"] = m <= ANTIALIAS_LIMIT
@@ -157,6 +160,43 @@ class Plot2DView(QWidget):
         self._axes = (0, 1) if d > 1 else (0, 0)
         self._place_points()
         self.clear_model()
+
+    def _show_subsample_note(self) -> None:
+        m, n = self._X.shape[0], self._n_total
+        if self._live is not None:
+            self.subsample_label.setText(
+                f"{len(self._live):,} of {n:,} points shown while EM runs ({m:,} when it stops)")
+        else:
+            self.subsample_label.setText(f"{m:,} of {n:,} points shown")
+        self.subsample_label.setVisible(self._live is not None or m < n)
+
+    def set_live_rows(self, live) -> None:
+        """Draw only ``live`` (indices into the displayed rows) while EM streams; None
+        draws every displayed row again.  Positions change, the model stays."""
+        if self._X is None:
+            return
+        live = None if live is None else np.asarray(live, dtype=np.intp)
+        if live is None and self._live is None:
+            return
+        if live is not None and self._live is not None and np.array_equal(live, self._live):
+            return
+        self._live = live
+        self.brushes.codes = None
+        self._show_subsample_note()
+        self._place_points()
+        if self._model is not None:
+            self._redraw_model()
+        else:
+            self.brushes.show_unfitted()
+
+    def live_rows(self):
+        return self._live
+
+    def _shown(self, values):
+        """``values`` over the displayed rows, cut to the rows drawn (the live subset)."""
+        if values is None or self._live is None or len(values) != self._X.shape[0]:
+            return values
+        return values[self._live]
 
     def set_class_names(self, names) -> None:
         self._class_names = [str(s) for s in names] if names is not None else None
@@ -213,7 +253,8 @@ class Plot2DView(QWidget):
             self._place_histogram()
             return
         i, j = self._axes
-        self.points.setData(x=X[:, i], y=X[:, j], symbol=self._symbols(), pen=None, size=6)
+        P = self._shown(X)
+        self.points.setData(x=P[:, i], y=P[:, j], symbol=self._symbols(), pen=None, size=6)
         self.brushes.reapply()
         self.plot.setLabel("bottom", self._names[i])
         self.plot.setLabel("left", self._names[j])
@@ -228,12 +269,13 @@ class Plot2DView(QWidget):
         if self._true_codes is None:
             return "o"
         table = np.array(label_symbols(self._n_classes), dtype=object)
-        return table[self._true_codes]
+        return table[self._shown(self._true_codes)]
 
     def _place_histogram(self) -> None:
         # The displayed points as a rug under the axis, shaped by class as in 2-D.
-        rug = self.density.place(self._histogram_source, self._X.shape[0])
-        self.points.setData(x=self._X[:, 0], y=rug, symbol=self._symbols(), pen=None, size=5)
+        rug = self._shown(self.density.place(self._histogram_source, self._X.shape[0]))
+        self.points.setData(x=self._shown(self._X)[:, 0], y=rug, symbol=self._symbols(),
+                            pen=None, size=5)
         self.brushes.reapply()
         self.plot.setLabel("bottom", self._names[0])
         self.plot.setLabel("left", "density")
@@ -278,7 +320,8 @@ class Plot2DView(QWidget):
 
     def _recolour_points(self) -> None:
         K = self._model[0].shape[0] if self._model is not None else 1
-        self.brushes.show_labels(self._labels, self._confidence, K, self.shade_check.isChecked())
+        self.brushes.show_labels(self._shown(self._labels), self._shown(self._confidence), K,
+                                 self.shade_check.isChecked())
 
     def _radii(self) -> np.ndarray:
         return level_radii(self.levels_combo.currentIndex())

@@ -78,6 +78,7 @@ class Plot3DView(QWidget):
         self._model = None
         self._labels = None  # (m,) or None
         self._confidence = None  # (m,) or None
+        self._live = None  # (l,) indices into the displayed rows drawn while EM streams
         self._colour_table = np.array(
             [_rgba(c) for c in component_colors(n_distinct_colors())] + [_rgba(unfitted_color())],
             dtype=np.float32,
@@ -190,10 +191,28 @@ class Plot3DView(QWidget):
         self.reset_camera()
         self._labels = None
         self._model = None
+        self._live = None
         if d >= 3:
             self._axes = (0, 1, 2)
             self._place_points()
         self.clear_model()
+
+    def set_live_rows(self, live) -> None:
+        """Draw only ``live`` (indices into the displayed rows) while EM streams, as
+        smaller points; None draws every displayed row again."""
+        if self._X is None:
+            return
+        live = None if live is None else np.asarray(live, dtype=np.intp)
+        if live is None and self._live is None:
+            return
+        if live is not None and self._live is not None and np.array_equal(live, self._live):
+            return
+        self._live = live
+        if self._X.shape[1] >= 3:
+            self._place_points()
+
+    def live_rows(self):
+        return self._live
 
     def set_axes(self, i: int, j: int, k: int) -> None:
         d = 0 if self._X is None else self._X.shape[1]
@@ -229,7 +248,8 @@ class Plot3DView(QWidget):
         half[half <= 0] = 1.0  # a constant feature: any scale draws it flat at the centre
         self._scale = SCENE_HALF / half
         self._scene_points = ((shown - self._centre) * self._scale).astype(np.float32)
-        self.scatter.setData(pos=self._scene_points, color=self._point_colours())
+        drawn = self._scene_points if self._live is None else self._scene_points[self._live]
+        self.scatter.setData(pos=drawn, color=self._point_colours())
         for a, label in enumerate(self.axis_labels):
             # The axis runs from the shown data's minimum to its maximum.
             label.setData(text=f"{self._names[self._axes[a]]}  [{_range_text(lo[a], hi[a])}]")
@@ -261,12 +281,16 @@ class Plot3DView(QWidget):
 
     def _point_colours(self) -> np.ndarray:
         m = self._X.shape[0]
-        labels = self._labels
+        labels, confidence, live = self._labels, self._confidence, self._live
         if labels is None or labels.shape[0] != m:
-            return np.broadcast_to(self._colour_table[-1], (m, 4)).copy()
+            drawn = m if live is None else len(live)
+            return np.broadcast_to(self._colour_table[-1], (drawn, 4)).copy()
+        if live is not None:
+            labels = labels[live]
+            confidence = None if confidence is None else confidence[live]
         colours = self._colour_table[labels.astype(np.intp) % n_distinct_colors()]
-        if self._confidence is not None and self._model is not None:
-            colours[:, 3] = 0.25 + 0.75 * certainty(self._confidence, self._model[0].shape[0])
+        if confidence is not None and self._model is not None:
+            colours[:, 3] = 0.25 + 0.75 * certainty(confidence, self._model[0].shape[0])
         return colours
 
     def _scene_map(self) -> np.ndarray:

@@ -14,7 +14,7 @@ import struct
 import numpy as np
 import pytest
 
-from engine import csv_reader
+from engine import csv_reader, csv_scan
 from engine.csv_reader import DataError, LineRows, parse_csv
 from engine.io import read_csv, write_labeled_csv
 
@@ -69,7 +69,7 @@ def bits(values):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a few lines, so that small files cross many blocks and use the threads."""
-    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(csv_scan, "BLOCK_BYTES", 64)
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -128,12 +128,12 @@ def test_every_plain_number_reads_as_float_reads_it(tmp_path):
 def test_the_scan_reads_most_numbers_itself():
     cells = ["-13.210486329130189", "0.0012573022109339329", "1e-05", "42", "-0", " 3.25 "]
     data = ("\n".join(cells) + "\n").encode()
-    block = csv_reader._scan_block(data, 0, len(data), ord(","), False)
+    block = csv_scan._scan_block(data, 0, len(data), ord(","), False)
     assert block.ok.all()
     assert bits(block.values).tolist() == bits(np.array([float(c) for c in cells])).tolist()
     # Ties between two doubles are left to float(): 2**53 + 1 lies midway.
     data = b"9007199254740993\n1.5\n"
-    block = csv_reader._scan_block(data, 0, len(data), ord(","), False)
+    block = csv_scan._scan_block(data, 0, len(data), ord(","), False)
     assert block.ok.tolist() == [False, True]
 
 
@@ -142,7 +142,7 @@ def test_times_power_is_exact_or_says_so():
     w = rng.integers(1, 2**63, size=20000, dtype=np.uint64) * np.uint64(2)
     q = rng.integers(-285, 270, size=20000)  # results within [1e-270, 1e290]
     with np.errstate(all="ignore"):
-        values, good = csv_reader._times_power(w, w.astype(np.float64), q)
+        values, good = csv_scan._times_power(w, w.astype(np.float64), q)
     assert good.mean() > 0.99
     for wi, qi, value in zip(
         w[good].tolist(), q[good].tolist(), values[good].tolist(), strict=True

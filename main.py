@@ -93,7 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--n-init", type=int, default=SWEEP_N_INIT)
     fit.add_argument("--max-iter", type=int, default=None)
     fit.add_argument("--tol", type=float, default=None)
-    fit.add_argument("--reg-covar", type=float, default=None)
+    fit.add_argument(
+        "--reg-covar",
+        type=float,
+        default=None,
+        help="added to covariance diagonals, as a fraction of the smallest feature variance "
+        "(default 1e-6)",
+    )
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("-o", "--output", help="labeled CSV to write")
     fit.add_argument("--model", help="model JSON to write")

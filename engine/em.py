@@ -48,6 +48,9 @@ class FitSettings:
     tol: float = DEFAULT_TOL
     max_iter: int = DEFAULT_MAX_ITER
     reg_covar: float = DEFAULT_REG_COVAR
+    # True: reg_covar is a fraction of the smallest positive feature variance, so the
+    # fit does not depend on the data's units; False: absolute, as scikit-learn's.
+    relative_reg_covar: bool = True
     n_init: int = 1
     random_state: int | None = 0
     chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -329,6 +332,7 @@ def fit_iter(
     """
     settings = (settings or FitSettings()).validate()
     X = as_float_matrix(X)
+    settings = absolute_settings(X, settings)
     if start is not None:
         if start.n_features != X.shape[1]:
             raise FitError(
@@ -356,6 +360,21 @@ def fit_iter(
         settings.chunk_size,
         display_rows,
     )
+
+
+def absolute_settings(X: np.ndarray, settings: FitSettings) -> FitSettings:
+    """Settings whose ``reg_covar`` is absolute for the data X (n, d).
+
+    A relative ``reg_covar`` is scaled by the smallest positive variance among
+    the features: data in millimetres and in kilometres then give the same
+    clustering, where an absolute 1e-6 would swamp data whose variance is 1e-8.
+    """
+    if not settings.relative_reg_covar:
+        return settings
+    variances = X.var(axis=0)
+    positive = variances[variances > 0]
+    scale = float(positive.min()) if positive.size else 1.0
+    return replace(settings, reg_covar=settings.reg_covar * scale, relative_reg_covar=False)
 
 
 def result_from_snapshots(snapshots: list[Snapshot], settings: FitSettings | None) -> FitResult:
@@ -391,6 +410,7 @@ __all__ = [
     "fit_iter",
     "has_converged",
     "mixture_from_parameters",
+    "absolute_settings",
     "run_to_end",
     "screen_starts",
 ]

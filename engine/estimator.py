@@ -100,6 +100,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             tol=self.tol,
             max_iter=self.max_iter,
             reg_covar=self.reg_covar,
+            relative_reg_covar=False,  # scikit-learn's meaning: absolute
             n_init=1,
             random_state=seed,
         ).validate()

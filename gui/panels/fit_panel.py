@@ -121,8 +121,8 @@ class FitPanel(QWidget):
                                  "stopped before converging")
         self.reg_covar = LogSpinBox(DEFAULT_REG_COVAR, 0.0, 10.0,
                                     "Added to every covariance's diagonal, so that no component "
-                                    "can collapse onto a point or a plane (in squared data "
-                                    "units)")
+                                    "can collapse onto a point or a plane; a fraction of the "
+                                    "smallest feature variance, so units do not matter")
         self.n_init = QSpinBox()
         self.n_init.setRange(1, 100)
         self.n_init.setValue(1)

@@ -85,7 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="fit one model or select among a grid")
     fit.add_argument("data")
     fit.add_argument("--columns", help="feature columns, comma separated")
-    fit.add_argument("--label-column", help="true classes, for ARI / NMI / accuracy")
+    fit.add_argument(
+        "--label-column",
+        help="true classes, for ARI / NMI / accuracy (default: a column named like "
+        "label, class or species; '' for none)",
+    )
     fit.add_argument("-k", "--components", default="1-9", help="3 | 1-8 | 2,4,6 (default 1-9)")
     fit.add_argument("--covariance", default="all", help="full|tied|diag|spherical, list or all")
     fit.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"])
@@ -145,6 +149,31 @@ def _settings(args):
         raise UsageError(str(err)) from None
 
 
+def _label_column(args, table) -> str | None:
+    """--label-column, else a column named like true classes ('label', 'species', ...).
+
+    A file written by ``generate`` carries its classes in 'label': used as a
+    feature it would make nonsense of the fit.  ``--label-column ''`` turns the
+    guess off.
+    """
+    from engine import io
+
+    if args.label_column is not None:
+        return args.label_column or None
+    guessed = io.guess_label_column(table)
+    if guessed is None:
+        return None
+    try:
+        table.labels(guessed)
+    except io.DataError:
+        return None  # an empty class cell: not a usable label column
+    print(
+        f"note: using column {guessed!r} as the true classes (not a feature); "
+        "--label-column '' turns this off"
+    )
+    return guessed
+
+
 def command_fit(args) -> int:
     from engine import io, report
     from engine.selection import best_candidate, select_iter
@@ -154,9 +183,10 @@ def command_fit(args) -> int:
     settings = _settings(args)
     table = io.read_csv(args.data)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    X = table.features(columns, label_column=args.label_column)
-    feature_names = columns or table.default_feature_columns(args.label_column)
-    true = table.labels(args.label_column) if args.label_column else None
+    label_column = _label_column(args, table)
+    X = table.features(columns, label_column=label_column)
+    feature_names = columns or table.default_feature_columns(label_column)
+    true = table.labels(label_column) if label_column else None
 
     total = len(ks) * len(cov_types)
     candidates = []

@@ -36,6 +36,7 @@ __all__ = [
     "write_json_atomic",
     "read_json",
     "write_array_csv",
+    "guess_label_column",
 ]
 
 
@@ -433,3 +434,46 @@ def _fsync_directory(directory: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# Names under which data sets carry their true classes (compared lower-cased).
+_LABEL_NAMES = ("label", "labels", "class", "classes", "target", "species", "truth",
+                "component", "cluster", "group")
+_LABEL_WORDS = ("label", "class", "species")  # also inside a name: "true_label"
+MAX_GUESSED_CLASSES = 50
+
+
+def guess_label_column(table: Table) -> str | None:
+    """The column that most likely holds true classes, or None.
+
+    A column named like a class (label, class, species, ...), else the last text
+    column; either only when it has few distinct values (not a measurement).
+    """
+    named = [
+        name
+        for name in table.header
+        if name.strip().lower() in _LABEL_NAMES and not table.is_mostly_numeric(name)
+    ]
+    named += [name for name in table.header if name not in named
+              and any(word in name.lower() for word in _LABEL_WORDS)]  # "true_label"
+    text = [
+        name
+        for name in reversed(table.header)
+        if name not in table.numeric and not table.is_mostly_numeric(name)
+    ]
+    for name in named + text:
+        if _few_classes(table, name):
+            return name
+    return None
+
+
+def _few_classes(table: Table, name: str) -> bool:
+    limit = min(MAX_GUESSED_CLASSES, len(table.rows) // 2)
+    if name in table.numeric:
+        values = table.numeric[name]
+        if not np.isfinite(values).all():
+            return False
+        return 1 < np.unique(values).size <= limit
+    j = table.header.index(name)
+    distinct = {row[j].strip() for row in table.rows[:5000]}
+    return 1 < len(distinct) <= limit

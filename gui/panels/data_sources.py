@@ -9,15 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.datasets import make_random_mixture, make_scenario
-from engine.io import DataError, Table, read_csv
+from engine.io import DataError, Table, guess_label_column, read_csv
 
 RANDOM_MIXTURE = "random mixture"
 GENERATED_LABEL = "label"
 DEMO_SCENARIO = "overlapping-3d"
-_LABEL_NAMES = ("label", "labels", "class", "classes", "target", "species", "y", "truth",
-                "component", "cluster", "group")
-_LABEL_WORDS = ("label", "class", "species")
-MAX_GUESSED_CLASSES = 50
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,28 +156,3 @@ def read_and_prepare(path: str, progress=None, should_stop=None) -> tuple[DataPa
             raise
     # The guessed label column is unusable (a missing class): go on without it.
     return payload_from_table(table, complete or columns, None), note, warning
-
-
-def guess_label_column(table: Table) -> str | None:
-    """A column named like a class (label, class, species, ...), else the last text
-    column; either only when it has a few distinct values (not a measurement)."""
-    named = [name for name in table.header if name.strip().lower() in _LABEL_NAMES]
-    named += [name for name in table.header if name not in named
-              and any(word in name.lower() for word in _LABEL_WORDS)]  # "true_label"
-    text = [name for name in reversed(table.header) if name not in table.numeric]
-    for name in named + text:
-        if _few_classes(table, name):
-            return name
-    return None
-
-
-def _few_classes(table: Table, name: str) -> bool:
-    limit = min(MAX_GUESSED_CLASSES, len(table.rows) // 2)
-    if name in table.numeric:
-        values = table.numeric[name]
-        if not np.isfinite(values).all():
-            return False
-        return 1 < np.unique(values).size <= limit
-    j = table.header.index(name)
-    distinct = {row[j].strip() for row in table.rows[:5000]}
-    return 1 < len(distinct) <= limit

@@ -362,3 +362,20 @@ def test_output_refuses_to_overwrite_the_input(generated):
     assert result.returncode == 2
     assert "is the input file" in result.stderr
     assert generated.read_bytes() == before
+
+
+def test_a_generated_label_column_is_not_used_as_a_feature(generated, tmp_path):
+    model = tmp_path / "m.json"
+    guessed, turned_off = run_many(
+        [
+            ("fit", generated, "-k", "3", "--covariance", "full", "--model", model),
+            ("fit", generated, "-k", "3", "--covariance", "full", "--label-column", ""),
+        ]
+    )
+    assert guessed.returncode == 0, guessed.stderr
+    assert "note: using column 'label' as the true classes" in guessed.stdout
+    assert "ARI" in guessed.stdout
+    assert json.loads(model.read_text())["feature_names"] == ["x1", "x2", "x3"]
+    # As a feature, the label's three values make every component collapse onto one.
+    assert "note: using column" not in turned_off.stdout
+    assert "collapsed onto repeated values of feature 4" in turned_off.stdout

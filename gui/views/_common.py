@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters on pg.exporters)
 from PySide6.QtCore import QCoreApplication
@@ -146,3 +147,15 @@ def export_scene(canvas: pg.GraphicsLayoutWidget, path: str) -> None:
     if not exporter.export(str(path)):  # QImage.save says no more than False
         raise OSError(f"{path}: cannot write this image (is the folder there and "
                       "writable, and the suffix an image format?)")
+
+
+def normalised_live_rows(live) -> np.ndarray | None:
+    """The live subset as an int array (indices into the displayed rows), or None."""
+    return None if live is None else np.asarray(live, dtype=np.intp)
+
+
+def same_live_rows(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Whether two live subsets (or None for every displayed row) are the same."""
+    if a is None or b is None:
+        return a is None and b is None
+    return np.array_equal(a, b)

@@ -23,7 +23,14 @@ from PySide6.QtWidgets import (
 
 from engine.geometry import ellipse_outlines
 from gui.palette import component_colors, label_symbols, n_distinct_colors, unfitted_color
-from gui.views._common import TEXT_PEN, SideLegend, export_scene, style_plot
+from gui.views._common import (
+    TEXT_PEN,
+    SideLegend,
+    export_scene,
+    normalised_live_rows,
+    same_live_rows,
+    style_plot,
+)
 from gui.views._controls import (
     LEVEL_CHOICES,
     ElidedLabel,
@@ -175,10 +182,8 @@ class Plot2DView(QWidget):
         draws every displayed row again.  Positions change, the model stays."""
         if self._X is None:
             return
-        live = None if live is None else np.asarray(live, dtype=np.intp)
-        if live is None and self._live is None:
-            return
-        if live is not None and self._live is not None and np.array_equal(live, self._live):
+        live = normalised_live_rows(live)
+        if same_live_rows(live, self._live):
             return
         self._live = live
         self.brushes.codes = None

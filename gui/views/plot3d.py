@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QV
 
 from engine.geometry import ellipsoid_transform, marginal, unit_sphere_mesh
 from gui.palette import component_colors, n_distinct_colors, unfitted_color
+from gui.views._common import normalised_live_rows, same_live_rows
 from gui.views._controls import feature_picker
 from gui.views._points import certainty
 
@@ -202,10 +203,8 @@ class Plot3DView(QWidget):
         smaller points; None draws every displayed row again."""
         if self._X is None:
             return
-        live = None if live is None else np.asarray(live, dtype=np.intp)
-        if live is None and self._live is None:
-            return
-        if live is not None and self._live is not None and np.array_equal(live, self._live):
+        live = normalised_live_rows(live)
+        if same_live_rows(live, self._live):
             return
         self._live = live
         if self._X.shape[1] >= 3:

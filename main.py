@@ -65,6 +65,16 @@ def parse_covariance(spec: str) -> list[str]:
     return list(dict.fromkeys(types))
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine.datasets import SCENARIOS
     from engine.init import INIT_METHODS
@@ -105,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 1e-6)",
     )
     fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=None,
+        help="processes to fit a grid's candidates on (default: every core, when the data "
+        "are large enough for it to pay; 1 fits them one after the other here)",
+    )
     fit.add_argument("-o", "--output", help="labeled CSV to write")
     fit.add_argument("--model", help="model JSON to write")
     return parser
@@ -176,7 +193,7 @@ def _label_column(args, table) -> str | None:
 
 def command_fit(args) -> int:
     from engine import io, report
-    from engine.selection import best_candidate, select_iter
+    from engine.selection import best_candidate, grid_order, select_iter
 
     ks = parse_components(args.components)
     cov_types = parse_covariance(args.covariance)
@@ -190,7 +207,7 @@ def command_fit(args) -> int:
 
     total = len(ks) * len(cov_types)
     candidates = []
-    for candidate in select_iter(X, ks, cov_types, settings):
+    for candidate in select_iter(X, ks, cov_types, settings, n_processes=args.processes):
         candidates.append(candidate)
         if total > 1:
             print(
@@ -198,6 +215,7 @@ def command_fit(args) -> int:
                 f"{candidate.covariance_type}: {candidate.status}",
                 file=sys.stderr,
             )
+    candidates = grid_order(candidates, cov_types)  # processes finish in any order
     best = best_candidate(candidates, args.criterion)
     if all(c.status == "failed" for c in candidates):
         # Nothing could even be fitted: the data cannot support the request.

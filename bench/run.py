@@ -206,7 +206,7 @@ def bench_em_case(n, d, K, covariance_type, reps) -> dict:
 
 def bench_threads(n, d, K, covariance_type, reps) -> dict:
     """The same EM with the pass split on two threads (the default) and on one."""
-    from engine import kernels
+    from engine.threads import single_threaded
 
     X, start = em_data(n, d, K, covariance_type)
     run_ours(X, start)
@@ -215,7 +215,7 @@ def bench_threads(n, d, K, covariance_type, reps) -> dict:
         t = time.perf_counter()
         run_ours(X, start)
         two.append(time.perf_counter() - t)
-        with kernels.single_threaded():
+        with single_threaded():
             t = time.perf_counter()
             run_ours(X, start)
             one.append(time.perf_counter() - t)
@@ -299,67 +299,43 @@ def sweep_data(n):
     return make_random_mixture(n, 3, SWEEP_TRUE_K, seed=SWEEP_SEED)
 
 
-def _sweep_jobs():
-    from engine.covariance import COVARIANCE_TYPES
-
-    # The costliest candidates first, so that the workers finish together.
-    return [(c, k) for k in sorted(SWEEP_KS, reverse=True) for c in COVARIANCE_TYPES]
-
-
-def _fit_job(X, settings, data_variance, job):
-    from engine import kernels
-    from engine.selection import fit_candidate
-
-    cov_type, k = job
-    with kernels.single_threaded():
-        cov_settings = replace(settings, covariance_type=cov_type).validate()
-        return fit_candidate(X, k, cov_settings, data_variance)
-
-
-_WORKER: dict = {}
-
-
-def _worker_init(X):
-    from engine.selection import sweep_settings
-
-    _WORKER["X"] = X
-    _WORKER["settings"] = sweep_settings().validate()
-    _WORKER["variance"] = X.var(axis=0)
-
-
-def _worker_fit(job):
-    return _fit_job(_WORKER["X"], _WORKER["settings"], _WORKER["variance"], job)
-
-
 def run_our_sweep(X, how: str):
-    """The engine's sweep: ``sequential`` (engine.selection.select as it is), or a
-    prototype with its candidates on two ``threads`` or two ``processes``."""
+    """The engine's sweep: ``sequential`` (one process), ``processes`` (the engine's
+    default in the application and the CLI: candidates on every core, here 2), or
+    ``threads`` (candidates on two threads of one process, kept only to show why
+    the engine uses processes)."""
     from engine.covariance import COVARIANCE_TYPES
-    from engine.selection import best_candidate, select, sweep_settings
+    from engine.selection import select
 
-    if how == "sequential":
-        selection = select(X, SWEEP_KS, COVARIANCE_TYPES)
-        return selection.best, list(selection.candidates)
-    jobs = _sweep_jobs()
     if how == "threads":
-        from concurrent.futures import ThreadPoolExecutor
+        return _sweep_on_threads(X)
+    n_processes = 1 if how == "sequential" else None
+    selection = select(X, SWEEP_KS, COVARIANCE_TYPES, n_processes=n_processes)
+    return selection.best, list(selection.candidates)
 
-        from threadpoolctl import threadpool_limits
 
-        settings = sweep_settings().validate()
-        variance = X.var(axis=0)
-        with threadpool_limits(1), ThreadPoolExecutor(2) as pool:
-            candidates = list(pool.map(lambda job: _fit_job(X, settings, variance, job), jobs))
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+def _sweep_on_threads(X):
+    from concurrent.futures import ThreadPoolExecutor
 
-        # forkserver: workers do not inherit the parent's threads (or a GUI's Qt state).
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(
-            2, mp_context=context, initializer=_worker_init, initargs=(X,)
-        ) as pool:
-            candidates = list(pool.map(_worker_fit, jobs))
+    from threadpoolctl import threadpool_limits
+
+    from engine.threads import single_threaded
+    from engine.covariance import COVARIANCE_TYPES
+    from engine.selection import best_candidate, fit_candidate, sweep_settings
+    from engine.sweep_pool import costliest_first
+
+    settings = sweep_settings().validate()
+    variance = X.var(axis=0)
+
+    def fit(job):
+        k, cov_type = job
+        with single_threaded():
+            cov_settings = replace(settings, covariance_type=cov_type).validate()
+            return fit_candidate(X, k, cov_settings, variance)
+
+    jobs = costliest_first([(k, c) for c in COVARIANCE_TYPES for k in SWEEP_KS])
+    with threadpool_limits(1), ThreadPoolExecutor(2) as pool:
+        candidates = list(pool.map(fit, jobs))
     return best_candidate(candidates, "bic"), candidates
 
 
@@ -620,9 +596,9 @@ def build_rows(results: dict, quick: bool) -> list[list[str]]:
         grid = f"K=1..10 x 4 types, {n}, d=3"
         ref = sel.get("sklearn")
         labels = {
-            "sequential": "ours, select() as it is",
-            "processes": "ours, candidates on 2 processes (prototype)",
-            "threads": "ours, candidates on 2 threads (prototype)",
+            "sequential": "ours, one process",
+            "processes": "ours, candidates on 2 processes (the default)",
+            "threads": "ours, candidates on 2 threads of one process (not used)",
         }
         for how in SWEEP_MODES:
             ours = sel[how]

@@ -15,6 +15,7 @@ reports such candidates as NA; here they are kept in the table with
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 from .covariance import COVARIANCE_TYPES
 from .em import FitError, FitSettings, fit_iter, run_to_end
 from .mixture import Mixture, as_float_matrix
+from .sweep_pool import fit_in_processes, sweep_processes
 
 CRITERIA = ("bic", "aic", "icl")
 
@@ -245,6 +247,7 @@ def select_iter(
     covariance_types: Sequence[str] = COVARIANCE_TYPES,
     settings: FitSettings | None = None,
     should_stop: Callable[[], bool] | None = None,
+    n_processes: int | None = 1,
 ) -> Iterator[Candidate]:
     """Fit every (K, covariance type) of the grid, yielding each candidate when done.
 
@@ -252,24 +255,53 @@ def select_iter(
     long candidate's fit, by making ``should_stop()`` true: it is checked between
     EM iterations, and the sweep then ends without yielding that candidate.
 
+    With more than one process, candidates are fitted on worker processes and
+    come in the order they finish; each is the same as it would be in-process.
+    ``n_processes=None`` uses every core when the data are large enough for it
+    to pay (:func:`engine.sweep_pool.sweep_processes`).  The default stays in
+    this process because worker processes re-import the calling script: a
+    script must then guard its entry point with ``if __name__ == "__main__":``
+    (the application, the command line and the benchmark do).
+
     Parameters
     ----------
     X : array-like of shape (n, d)
+    n_processes : processes to fit on; None: chosen from the data's size and the cores
     """
     X = as_float_matrix(X)
     settings = sweep_settings(settings).validate()
     ks = sorted({int(k) for k in n_components})
     if not ks or ks[0] < 1:
         raise ValueError(f"the numbers of components must be >= 1; got {list(n_components)}")
-    data_variance = X.var(axis=0)
     for cov_type in covariance_types:
+        replace(settings, covariance_type=cov_type).validate()  # a bad type fails here, early
+    data_variance = X.var(axis=0)
+    jobs = [(k, cov_type) for cov_type in covariance_types for k in ks]
+    if n_processes is None:
+        n_processes = sweep_processes(X.shape[0], X.shape[1], len(jobs))
+    if n_processes > 1:
+        fits = fit_in_processes(X, jobs, settings, data_variance, n_processes, should_stop)
+    else:
+        fits = _fit_in_turn(X, jobs, settings, data_variance, should_stop)
+    try:
+        yield from fits
+    except SweepCancelled:
+        return
+
+
+def _fit_in_turn(X, jobs, settings, data_variance, should_stop) -> Iterator[Candidate]:
+    """The candidates one after the other, in this process, in grid order."""
+    for k, cov_type in jobs:
         cov_settings = replace(settings, covariance_type=cov_type).validate()
-        for k in ks:
-            try:
-                candidate = fit_candidate(X, k, cov_settings, data_variance, should_stop)
-            except SweepCancelled:
-                return
-            yield candidate
+        yield fit_candidate(X, k, cov_settings, data_variance, should_stop)
+
+
+def grid_order(candidates: Sequence[Candidate], covariance_types: Sequence[str]) -> list:
+    """Candidates sorted as the grid lists them: by covariance type, then by K."""
+    rank = {cov_type: i for i, cov_type in enumerate(covariance_types)}
+    return sorted(
+        candidates, key=lambda c: (rank.get(c.covariance_type, len(rank)), c.n_components)
+    )
 
 
 def best_candidate(candidates: Sequence[Candidate], criterion: str = "bic") -> Candidate | None:
@@ -289,17 +321,23 @@ def select(
     criterion: str = "bic",
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    n_processes: int | None = 1,
 ) -> Selection:
-    """Run the whole grid; report progress per candidate; stop early when asked."""
+    """Run the whole grid; report progress per candidate; stop early when asked.
+
+    The candidates come back in grid order whatever order they were fitted in.
+    """
     criterion = check_criterion(criterion)
     total = len(set(n_components)) * len(covariance_types)
     candidates = []
-    cancelled = False
-    for candidate in select_iter(X, n_components, covariance_types, settings, should_stop):
-        candidates.append(candidate)
-        if on_progress is not None:
-            on_progress(len(candidates), total)
-        if should_stop is not None and should_stop():
-            cancelled = len(candidates) < total
-            break
+    sweep = select_iter(X, n_components, covariance_types, settings, should_stop, n_processes)
+    with closing(sweep):
+        for candidate in sweep:
+            candidates.append(candidate)
+            if on_progress is not None:
+                on_progress(len(candidates), total)
+            if should_stop is not None and should_stop():
+                break
+    candidates = grid_order(candidates, covariance_types)
+    cancelled = len(candidates) < total
     return Selection(tuple(candidates), best_candidate(candidates, criterion), criterion, cancelled)

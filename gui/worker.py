@@ -32,8 +32,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from engine.em import FitError, FitSettings, Snapshot, fit_iter
-from engine.kernels import single_threaded
-from engine.selection import Selection, best_candidate, select_iter
+from engine.selection import Selection, best_candidate, grid_order, select_iter
+from engine.threads import single_threaded
 
 
 class Cancelled(Exception):
@@ -240,9 +240,11 @@ class SweepWorker(_Worker):
         total = len(self._ks) * len(self._types)
         self.progress.emit(0, total)
         candidates = []
+        # n_processes=None: the candidates spread over the cores when the data are
+        # large enough for worker processes to pay (they arrive in any order).
         sweep = select_iter(
             self._X, self._ks, self._types, self._settings,
-            should_stop=lambda: self.control.stopped,
+            should_stop=lambda: self.control.stopped, n_processes=None,
         )
         try:
             for candidate in sweep:
@@ -253,6 +255,7 @@ class SweepWorker(_Worker):
                     break
         finally:
             sweep.close()
+        candidates = grid_order(candidates, self._types)
         best = best_candidate(candidates, self._criterion)
         cancelled = len(candidates) < total
         return Selection(tuple(candidates), best, self._criterion, cancelled)

@@ -191,6 +191,29 @@ def test_sweep_worker_streams_candidates_and_can_be_cancelled(qtbot, pool):
     assert len(cancelled.done[0].candidates) < 32
 
 
+def test_a_big_sweep_runs_on_worker_processes_with_the_in_process_answers(qtbot, pool):
+    """Data large enough for worker processes: started from a QThread of the GUI process,
+    they must give what the sweep gives in-process, and leave no process behind."""
+    import multiprocessing
+
+    from engine.selection import select
+    from engine.sweep_pool import sweep_processes
+
+    X = make_random_mixture(30_000, 3, 3, separation=3.0, seed=2).X
+    assert sweep_processes(*X.shape, 4) > 1 or multiprocessing.cpu_count() < 2
+    settings = FitSettings(n_init=1)
+    recorder = Recorder()
+    pool.submit(SweepWorker(X, [1, 2], ["full", "diag"], settings, "bic"),
+                **recorder.callbacks())
+    qtbot.waitUntil(lambda: recorder.ended, timeout=120_000)
+    assert not recorder.errors
+    selection = recorder.done[0]
+    expected = select(X, [1, 2], ["full", "diag"], settings, n_processes=1)
+    assert [(c.n_components, c.covariance_type, c.log_likelihood) for c in selection.candidates] \
+        == [(c.n_components, c.covariance_type, c.log_likelihood) for c in expected.candidates]
+    assert multiprocessing.active_children() == []
+
+
 def test_shutdown_joins_a_paused_worker(qtbot):
     pool = JobPool()
     recorder = Recorder()

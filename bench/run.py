@@ -319,10 +319,10 @@ def _sweep_on_threads(X):
 
     from threadpoolctl import threadpool_limits
 
-    from engine.threads import single_threaded
     from engine.covariance import COVARIANCE_TYPES
     from engine.selection import best_candidate, fit_candidate, sweep_settings
     from engine.sweep_pool import costliest_first
+    from engine.threads import single_threaded
 
     settings = sweep_settings().validate()
     variance = X.var(axis=0)

@@ -31,6 +31,7 @@ from scipy import linalg
 from scipy.linalg import lapack
 
 from . import kernels
+from .kernel_plan import make_plan
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -265,7 +266,7 @@ def estimate_log_gaussian_prob(
     # The kernel expands each quadratic form about a centre near the means (one
     # matrix product for all components), as accurate as evaluating each
     # component about its own mean; see engine.kernels.
-    plan = kernels.make_plan(means, precisions_chol, np.zeros(means.shape[0]), covariance_type)
+    plan = make_plan(means, precisions_chol, np.zeros(means.shape[0]), covariance_type)
     return kernels.log_prob(X, plan)
 
 

@@ -250,7 +250,7 @@ def run_to_end(snapshots: Iterator[Snapshot]) -> Snapshot:
     return last
 
 
-def _start(X: np.ndarray, settings: FitSettings, random_state) -> Mixture:
+def _start(X: np.ndarray, settings: FitSettings, random_state, feature_scale=None) -> Mixture:
     try:
         return initial_mixture(
             X,
@@ -260,9 +260,16 @@ def _start(X: np.ndarray, settings: FitSettings, random_state) -> Mixture:
             settings.reg_covar,
             random_state,
             settings.chunk_size,
+            feature_scale,
         )
     except cov_mod.SingularCovarianceError as err:
         raise FitError(f"at initialisation, {err}") from None
+
+
+def _feature_scale(X: np.ndarray) -> np.ndarray:
+    """Standard deviation per feature of X (n, d), 1 where a feature is constant."""
+    scale = X.std(axis=0)
+    return np.where(scale > 0, scale, 1.0)
 
 
 def screen_starts(
@@ -278,6 +285,14 @@ def screen_starts(
     all the data) keeps them cheap.  When the subsample is the whole data set
     the winner's *initial* parameters are returned, so that the streamed run
     shows (and counts) every iteration from the start.
+
+    Every second start clusters standardized features.  k-means follows the
+    feature with the largest spread, so on features in different units its
+    starts can all lead to one poor optimum (mclust's ``diabetes``: four
+    starts on the raw features all end at log-likelihood -2314.7, standardized
+    ones at -2303.5, mclust's answer); mclust clusters scaled data for the same
+    reason.  Neither choice is better on every data set, and the best of both
+    can only be better than the best of one.
     """
     rng = np.random.default_rng(settings.random_state)
     seeds = rng.integers(2**31 - 1, size=settings.n_init)
@@ -286,12 +301,13 @@ def screen_starts(
         sample = X[rows]
     else:
         sample = X
+    scale = _feature_scale(sample)
     best, best_ll, last_error = None, -np.inf, None
     for i, seed in enumerate(seeds):
         if should_stop is not None and should_stop():
             break
         try:
-            start = _start(sample, settings, int(seed))
+            start = _start(sample, settings, int(seed), scale if i % 2 else None)
             # A loose tolerance suffices to rank starts; the winner is refined on all rows.
             last = run_to_end(
                 em_steps(sample, start, max(settings.tol, 1e-5), 200, settings.reg_covar)

@@ -9,6 +9,12 @@ differences, both about reaching the optimum a user expects:
   scikit-learn's absolute 1e-3 often stops early.  ``max_iter`` defaults to 1000.
 * ``lower_bound_`` is the mean log-likelihood of the *final* parameters
   (scikit-learn reports that of the parameters before the last M-step).
+
+Data is validated as scikit-learn's own mixtures do (``validate_data``): the
+same errors and messages for sparse, complex, 1-D or empty input, numeric
+object arrays converted, ``n_features_in_`` (and ``feature_names_in_`` for data
+frames) recorded by ``fit`` and checked by every other method.  Only NaN or
+infinity gets the engine's message, which names the first one's row and column.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .em import (
     DEFAULT_MAX_ITER,
@@ -30,6 +36,10 @@ from .em import (
 )
 from .init import mixture_from_parameters
 from .mixture import Mixture, as_float_matrix
+
+# scikit-learn's checks of the data, but for non-finite values: as_float_matrix names
+# the first one's row and column (its message still says "NaN", as the checks ask).
+_DATA_RULES = {"dtype": np.float64, "ensure_all_finite": False}
 
 _SKLEARN_INIT_NAMES = {
     "kmeans": "kmeans",
@@ -137,7 +147,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     def fit_predict(self, X, y=None):
-        X = as_float_matrix(X)
+        # Two rows at least, as scikit-learn asks: one row has no spread to estimate.
+        X = as_float_matrix(validate_data(self, X, **_DATA_RULES, ensure_min_samples=2))
         if X.shape[0] < self.n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = "
@@ -157,10 +168,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._store(best, X.shape[1])
+        self._store(best)
         return self.mixture_.predict(X)
 
-    def _store(self, snapshot, n_features: int) -> None:
+    def _store(self, snapshot) -> None:
         mixture = snapshot.mixture
         self.mixture_ = mixture
         self.weights_ = np.array(mixture.weights)
@@ -173,23 +184,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.converged_ = bool(snapshot.converged)
         self.n_iter_ = int(snapshot.iteration)
         self.lower_bound_ = float(snapshot.log_likelihood)
-        self.n_features_in_ = n_features
 
     # ------------------------------------------------------------------ inference
-    def score_samples(self, X):
+    def _fitted_input(self, X) -> np.ndarray:
+        """X (n, d) as float64 after checking the model is fitted and d is the fit's d."""
         check_is_fitted(self, "mixture_")
+        return as_float_matrix(validate_data(self, X, **_DATA_RULES, reset=False))
+
+    def score_samples(self, X):
+        X = self._fitted_input(X)
         return self.mixture_.score_samples(X)
 
     def score(self, X, y=None):
-        check_is_fitted(self, "mixture_")
+        X = self._fitted_input(X)
         return self.mixture_.score(X)
 
     def predict(self, X):
-        check_is_fitted(self, "mixture_")
+        X = self._fitted_input(X)
         return self.mixture_.predict(X)
 
     def predict_proba(self, X):
-        check_is_fitted(self, "mixture_")
+        X = self._fitted_input(X)
         return self.mixture_.predict_proba(X)
 
     def sample(self, n_samples=1):
@@ -200,15 +215,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return X, labels
 
     def bic(self, X):
-        check_is_fitted(self, "mixture_")
+        X = self._fitted_input(X)
         return self.mixture_.bic(X)
 
     def aic(self, X):
-        check_is_fitted(self, "mixture_")
+        X = self._fitted_input(X)
         return self.mixture_.aic(X)
 
     def icl(self, X):
-        check_is_fitted(self, "mixture_")
+        X = self._fitted_input(X)
         return self.mixture_.icl(X)
 
     def _n_parameters(self):

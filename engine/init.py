@@ -142,8 +142,18 @@ def initial_mixture(
     reg_covar: float = 1e-6,
     random_state=None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    feature_scale: np.ndarray | None = None,
 ) -> Mixture:
-    """A starting mixture by one of :data:`INIT_METHODS`; X (n, d) float64."""
+    """A starting mixture by one of :data:`INIT_METHODS`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float64
+    feature_scale : ndarray of shape (d,) or None
+        When given, the hard methods cluster ``X / feature_scale`` (the starting
+        parameters are still estimated on X): k-means then weighs every feature
+        alike instead of following the one with the largest spread.
+    """
     check_init(method)
     cov_mod.check_covariance_type(covariance_type)
     check_enough_points(X, n_components)
@@ -152,7 +162,8 @@ def initial_mixture(
         resp = rng.uniform(size=(X.shape[0], n_components))
         resp /= resp.sum(axis=1, keepdims=True)
     else:
-        labels = initial_labels(X, n_components, method, rng, chunk_size)
+        clustered = X if feature_scale is None else X / feature_scale
+        labels = initial_labels(clustered, n_components, method, rng, chunk_size)
         labels = _fill_empty_clusters(X, labels, n_components, rng)
         resp = np.zeros((X.shape[0], n_components))
         resp[np.arange(X.shape[0]), labels] = 1.0

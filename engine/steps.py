@@ -17,7 +17,9 @@ import numpy as np
 from . import covariance as cov_mod
 from . import kernels
 from .covariance import SufficientStatistics
+from .kernel_plan import make_plan
 from .mixture import DEFAULT_CHUNK_SIZE, Mixture
+from .threads import blas_single_thread
 
 # A component whose summed responsibility falls below this many points has
 # nothing left to estimate a covariance from: it is re-seeded (see m_step).
@@ -65,7 +67,7 @@ def e_step_pass(
         display_rows = np.empty(0, dtype=np.intp)
     display_labels = np.empty(display_rows.shape[0], dtype=np.int16)
     display_confidence = np.empty(display_rows.shape[0], dtype=np.float32)
-    plan = kernels.make_plan(
+    plan = make_plan(
         mixture.means,
         mixture.precisions_cholesky,
         np.log(mixture.weights),
@@ -100,7 +102,7 @@ def m_step(
     """
     # Small LAPACK calls (Cholesky, triangular inverse per component): BLAS threads
     # would only spin.
-    with kernels.blas_single_thread():
+    with blas_single_thread():
         return _m_step(stats, covariance_type, reg_covar)
 
 

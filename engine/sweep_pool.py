@@ -98,8 +98,8 @@ def _init_worker(data_path: str, settings: FitSettings, data_variance, stop_even
 
 
 def _fit_job(job: Job):
-    from .threads import single_threaded
     from .selection import fit_candidate
+    from .threads import single_threaded
 
     n_components, cov_type = job
     settings = replace(_WORKER["settings"], covariance_type=cov_type).validate()

@@ -1,7 +1,7 @@
 """The 3-D view: points coloured by component and one translucent ellipsoid each.
 
 Each ellipsoid is the unit sphere mesh, uploaded once, under the 4 x 4 map that
-``engine.geometry.ellipsoid_transform`` gives; a frame only changes transforms and
+``engine.ellipsoids.ellipsoid_transform`` gives; a frame only changes transforms and
 point colours.
 
 The scene is the data box rescaled to a cube of half-width ``SCENE_HALF``: data far
@@ -20,7 +20,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMatrix4x4, QVector3D
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from engine.geometry import ellipsoid_transform, marginal, unit_sphere_mesh
+from engine.ellipsoids import ellipsoid_transform, unit_sphere_mesh
+from engine.geometry import marginal
 from gui.palette import component_colors, n_distinct_colors, unfitted_color
 from gui.views._common import normalised_live_rows, same_live_rows
 from gui.views._controls import feature_picker
@@ -61,6 +62,24 @@ def _range_text(lo: float, hi: float) -> str:
         return f"{lo:.3e} … {hi:.3e}"
     decimals = 0 if span <= 0 else int(np.clip(2 - np.floor(np.log10(span)), 0, 6))
     return f"{lo:.{decimals}f} … {hi:.{decimals}f}"
+
+
+def _native_host(gl_widget: QWidget) -> QWidget:
+    """``gl_widget`` inside a native child window of its own.
+
+    A GL widget makes Qt compose its whole top-level window through OpenGL on every
+    update of any widget in it (1400 x 900 pixels under Mesa's software renderer:
+    10-20 ms for a changed status message); in a native child window only that
+    child is composed that way, and the rest of the window flushes as plain pixels.
+    """
+    host = QWidget()
+    import os
+    if not os.environ.get("NONATIVE"):
+        host.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+    layout = QVBoxLayout(host)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(gl_widget)
+    return host
 
 
 class Plot3DView(QWidget):
@@ -108,7 +127,7 @@ class Plot3DView(QWidget):
         page = QVBoxLayout(gl_page)
         page.setContentsMargins(0, 0, 0, 0)
         page.addWidget(self.combo_row)
-        page.addWidget(self.gl, 1)
+        page.addWidget(_native_host(self.gl), 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(gl_page)

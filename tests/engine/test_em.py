@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose
 from engine import FitError, FitSettings, fit, fit_iter
 from engine.covariance import COVARIANCE_TYPES
 from engine.datasets import make_random_mixture, make_scenario
-from engine.em import DEFAULT_MAX_ITER, DEFAULT_TOL, em_steps, has_converged
+from engine.em import DEFAULT_MAX_ITER, DEFAULT_TOL, em_steps, has_converged, run_to_end
 from engine.init import INIT_METHODS, initial_mixture
 from engine.metrics import adjusted_rand, kmeans_baseline
 from engine.mixture import Mixture
@@ -264,3 +264,36 @@ def test_em_steps_from_an_initial_mixture_is_what_fit_runs(covariance_type):
     by_hand = list(em_steps(ds.X, start))
     by_fit = run(ds.X, **settings.__dict__)
     assert [s.log_likelihood for s in by_hand] == [s.log_likelihood for s in by_fit]
+
+
+def test_a_standardized_start_does_not_depend_on_the_features_units():
+    X = make_random_mixture(400, 3, 3, separation=2.0, seed=1).X
+    units = np.array([1.0, 30.0, 300.0])
+    here = initial_mixture(X, 3, "full", random_state=5, feature_scale=X.std(axis=0))
+    there = initial_mixture(
+        X * units, 3, "full", random_state=5, feature_scale=(X * units).std(axis=0)
+    )
+    assert_allclose(there.means, here.means * units, rtol=1e-12)
+    assert_allclose(there.weights, here.weights, rtol=1e-12)
+
+
+def test_screened_starts_reach_a_better_optimum_than_starts_on_raw_features_alone():
+    """Features in different units: k-means on the raw features follows the widest one.
+
+    This data set (found by a search over seeds) is one where all four starts on
+    the raw features end at a poorer optimum than the screened starts, half of
+    which cluster standardized features; mclust's ``diabetes`` behaves the same
+    (raw starts -2314.7, standardized -2303.5, mclust's answer).
+    """
+    X = make_random_mixture(300, 3, 3, separation=1.5, seed=21).X * np.array([1.0, 30.0, 300.0])
+    settings = FitSettings(n_components=3, n_init=4, tol=1e-8)
+    screened = fit(X, settings).log_likelihood
+    seeds = np.random.default_rng(settings.random_state).integers(2**31 - 1, size=4)
+    reg = 1e-6 * X.var(axis=0).min()
+    raw_only = max(
+        run_to_end(em_steps(X, initial_mixture(X, 3, "full", reg_covar=reg,
+                                               random_state=int(s)), 1e-8, 1000, reg))
+        .log_likelihood
+        for s in seeds
+    )
+    assert screened > raw_only + 0.05

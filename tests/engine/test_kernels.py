@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from engine import kernels
+from engine import kernel_plan, kernels, threads
 from engine.covariance import COVARIANCE_TYPES, estimate_log_gaussian_prob
 from engine.mixture import Mixture
 from engine.steps import e_step_pass
@@ -25,7 +25,7 @@ STATS_RTOL = 1e-9
 @pytest.fixture(autouse=True, params=["expanded", "whitened"])
 def form(request, monkeypatch):
     """Run every test with both forms of the full/tied kernel, whatever the dimension."""
-    monkeypatch.setattr(kernels, "_WHITEN_FROM_D", 1 if request.param == "whitened" else 10**9)
+    monkeypatch.setattr(kernel_plan, "_WHITEN_FROM_D", 1 if request.param == "whitened" else 10**9)
     return request.param
 
 
@@ -174,12 +174,12 @@ def test_two_thread_split_equals_one_thread(covariance_type, monkeypatch):
     """The two-thread path (forced from 1000 rows a thread); the same result on one thread."""
     monkeypatch.setattr(kernels, "_MIN_ROWS_PER_THREAD", 1000)
     helpers = []
-    real_helper = kernels._helper
-    monkeypatch.setattr(kernels, "_helper", lambda: helpers.append(1) or real_helper())
+    real_helper = threads._helper
+    monkeypatch.setattr(threads, "_helper", lambda: helpers.append(1) or real_helper())
     X, mixture = scenario("offset", covariance_type, n=40_001, d=2, K=3, seed=2)
     got, _ = assert_pass_matches(X, mixture, chunk_size=4099)
     assert helpers, "the pass did not use the second thread"
-    with kernels.single_threaded():
+    with threads.single_threaded():
         alone = e_step_pass(X, mixture, 4099)
     # Tasks sum into their own slots, added in order: bit for bit the same.
     assert alone.total_log_likelihood == got.total_log_likelihood
@@ -188,28 +188,17 @@ def test_two_thread_split_equals_one_thread(covariance_type, monkeypatch):
     np.testing.assert_array_equal(alone.stats.first, got.stats.first)
 
 
-def test_single_threaded_context_restores():
-    assert kernels.max_threads() >= 1
-    before = kernels.max_threads()
-    with kernels.single_threaded():
-        assert kernels.max_threads() == 1
-        with kernels.single_threaded():
-            assert kernels.max_threads() == 1
-        assert kernels.max_threads() == 1
-    assert kernels.max_threads() == before
-
-
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_far_apart_clusters_get_their_own_centres(covariance_type, form):
     X, mixture = scenario("far-apart", covariance_type, n=500, K=3)
-    plan = kernels.make_plan(
+    plan = kernel_plan.make_plan(
         mixture.means, mixture.precisions_cholesky, np.log(mixture.weights), covariance_type
     )
     assert len(plan.groups) == 3
     assert plan.whitened == (form == "whitened" and covariance_type in ("full", "tied"))
     assert sorted(np.concatenate([g.components for g in plan.groups])) == [0, 1, 2]
     X, mixture = scenario("offset", covariance_type, n=500, K=3)
-    plan = kernels.make_plan(
+    plan = kernel_plan.make_plan(
         mixture.means, mixture.precisions_cholesky, np.log(mixture.weights), covariance_type
     )
     assert len(plan.groups) == 1
@@ -270,18 +259,3 @@ def test_remote_rows_do_not_slow_or_break_the_pass():
 def test_higher_dimension(covariance_type, where):
     X, mixture = scenario(where, covariance_type, n=3000, d=15, K=4, seed=8)
     assert_pass_matches(X, mixture, chunk_size=1000)
-
-
-def blas_threads():
-    from threadpoolctl import threadpool_info
-
-    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
-
-
-def test_blas_limit_is_counted_and_restored():
-    before = blas_threads()
-    with kernels.blas_single_thread():
-        with kernels.blas_single_thread():
-            assert set(blas_threads()) <= {1}
-        assert set(blas_threads()) <= {1}  # the inner exit must not restore
-    assert blas_threads() == before

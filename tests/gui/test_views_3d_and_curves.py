@@ -18,7 +18,7 @@ from view_helpers import (
     _show,
 )
 
-from engine.geometry import unit_sphere_mesh
+from engine.ellipsoids import unit_sphere_mesh
 from engine.selection import Candidate
 from gui.palette import component_colors
 from gui.views.convergence import ConvergenceView

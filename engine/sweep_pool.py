@@ -32,6 +32,7 @@ from dataclasses import replace
 import numpy as np
 
 from .em import FitSettings
+from .threads import available_cores
 
 # Below this many values (rows x features) a whole sweep takes about as long as
 # starting the workers (~0.5 s the first time a process uses them), so it stays
@@ -42,14 +43,6 @@ MIN_PARALLEL_VALUES = 60_000
 _POLL_SECONDS = 0.05
 
 Job = tuple  # (n_components, covariance_type)
-
-
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def sweep_processes(n_samples: int, n_features: int, n_candidates: int) -> int:

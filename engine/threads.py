@@ -26,14 +26,15 @@ _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
-def _available_cores() -> int:
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, not the machine's count)."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
 
 
-_DEFAULT_THREADS = max(1, min(2, _available_cores()))
+_DEFAULT_THREADS = max(1, min(2, available_cores()))
 
 
 def max_threads() -> int:

@@ -204,12 +204,13 @@ def _precision_cholesky_of(cov: np.ndarray, component: int | None, reg: float) -
     ----------
     cov : ndarray of shape (d, d)
     """
-    if not np.all(np.isfinite(cov)):
+    if not np.isfinite(cov).all():
         raise SingularCovarianceError(component, reg)
-    try:
-        cov_chol = linalg.cholesky(cov, lower=True)
-    except linalg.LinAlgError:
-        raise SingularCovarianceError(component, reg) from None
+    # LAPACK directly: scipy.linalg.cholesky's checks and wrappers cost more than
+    # the factorisation itself at the sizes EM meets, once per component per iteration.
+    cov_chol, info = lapack.dpotrf(cov, lower=1, clean=1)
+    if info != 0:
+        raise SingularCovarianceError(component, reg)
     # Rounding can leave a tiny positive pivot on an exactly rank-deficient matrix;
     # a pivot at round-off level against its diagonal entry means singular.
     pivots = np.diag(cov_chol) ** 2

@@ -277,14 +277,16 @@ def screen_starts(
     settings: FitSettings,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    replay: bool = True,
 ) -> Mixture:
     """Best of ``n_init`` starts, each run by EM on a subsample, by log-likelihood.
 
     A poor local optimum is the usual reason BIC picks the wrong K; restarts
     fix it, and screening them on a subsample (then refining the best one on
     all the data) keeps them cheap.  When the subsample is the whole data set
-    the winner's *initial* parameters are returned, so that the streamed run
-    shows (and counts) every iteration from the start.
+    the winner's *initial* parameters are returned (``replay``), so that the
+    streamed run shows (and counts) every iteration from the start; a sweep,
+    which shows no iterations, takes the winner where its screening ended.
 
     Every second start clusters standardized features.  k-means follows the
     feature with the largest spread, so on features in different units its
@@ -313,7 +315,7 @@ def screen_starts(
                 em_steps(sample, start, max(settings.tol, 1e-5), 200, settings.reg_covar)
             )
             if last.log_likelihood > best_ll:
-                best = start if sample is X else last.mixture
+                best = start if (sample is X and replay) else last.mixture
                 best_ll = last.log_likelihood
         except (FitError, ValueError) as err:
             last_error = err
@@ -331,6 +333,7 @@ def fit_iter(
     start: Mixture | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    replay_screened: bool = True,
 ) -> Iterator[Snapshot]:
     """Fit a mixture to X by EM, yielding a :class:`Snapshot` after every iteration.
 
@@ -345,6 +348,10 @@ def fit_iter(
     on_progress : called as (done, total) while restarts are screened.
     should_stop : checked between screened restarts (which yield nothing); when
         it turns true there, the generator ends with a FitError.
+    replay_screened : when the screened starts ran on all the rows, start the
+        snapshots from the winner's initial parameters (True: every iteration is
+        shown) or from where its screening ended (False: fewer iterations, the
+        same optimum; for sweeps).
     """
     settings = (settings or FitSettings()).validate()
     X = as_float_matrix(X)
@@ -360,7 +367,7 @@ def fit_iter(
     else:
         try:
             if settings.n_init > 1:
-                start = screen_starts(X, settings, on_progress, should_stop)
+                start = screen_starts(X, settings, on_progress, should_stop, replay_screened)
             else:
                 start = _start(X, settings, settings.random_state)
         except ValueError as err:

@@ -198,8 +198,12 @@ def fit_candidate(
     """
     cov_type = settings.covariance_type
     try:
+        # A sweep shows no iterations: the winning start need not be replayed.
         snapshots = fit_iter(
-            X, replace(settings, n_components=n_components), should_stop=should_stop
+            X,
+            replace(settings, n_components=n_components),
+            should_stop=should_stop,
+            replay_screened=False,
         )
         last = run_to_end(_until_stopped(snapshots, should_stop))
     except FitError as err:

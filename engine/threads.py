@@ -89,27 +89,41 @@ def run_on_threads(work: Callable[[], None], two: bool) -> None:
 
 _blas_lock = threading.Lock()
 _blas_depth = 0
-_blas_limiter = None
-_controller = None
+_blas_saved: list = []
+_blas_libraries = None
+
+
+def _blas_controllers() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded (numpy's, scipy's), found once.
+
+    Setting their thread counts directly costs a few microseconds, where
+    ``ThreadpoolController.limit`` re-inspects every library (~20 us) each time,
+    and this runs several times per EM iteration.
+    """
+    global _blas_libraries
+    if _blas_libraries is None:
+        import scipy.linalg  # noqa: F401  (loads scipy's BLAS, so that it is found too)
+        from threadpoolctl import ThreadpoolController
+
+        _blas_libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas_libraries
 
 
 @contextmanager
 def blas_single_thread():
     """Hold BLAS to one thread while any thread of the process is inside this context.
 
-    OpenBLAS's thread count is process-wide: threadpoolctl's save/restore would
+    OpenBLAS's thread count is process-wide: a save/restore per caller would
     race between two fits running at once (a GUI fit and a sweep), so entries
-    are counted and the last one out restores the original limit.  Cheap: the
-    threadpoolctl controller is made once.
+    are counted and the last one out restores the original counts.
     """
-    global _blas_depth, _blas_limiter, _controller
+    global _blas_depth, _blas_saved
     with _blas_lock:
         if _blas_depth == 0:
-            if _controller is None:
-                from threadpoolctl import ThreadpoolController
-
-                _controller = ThreadpoolController()
-            _blas_limiter = _controller.limit(limits=1, user_api="blas")
+            libraries = _blas_controllers()
+            _blas_saved = [library.get_num_threads() for library in libraries]
+            for library in libraries:
+                library.set_num_threads(1)
         _blas_depth += 1
     try:
         yield
@@ -117,5 +131,5 @@ def blas_single_thread():
         with _blas_lock:
             _blas_depth -= 1
             if _blas_depth == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
+                for library, n_threads in zip(_blas_controllers(), _blas_saved, strict=True):
+                    library.set_num_threads(n_threads)

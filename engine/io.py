@@ -1,7 +1,8 @@
 """Data in and out: CSV tables in, labeled CSV, generated data and model JSON out.
 
-Reading a file (encoding, delimiter, header, the fast numeric scan) lives in
-:mod:`engine.csv_reader`; this module makes a :class:`Table` of it.
+Reading a file (encoding, delimiter, header, pandas' C parser for big clean
+files, the numeric byte scan) lives in :mod:`engine.csv_reader` and the
+``engine.csv_*`` modules it names; this module makes a :class:`Table` of it.
 
 Everything a user can get wrong about a file ends in a :class:`DataError` whose
 message is one line naming the file, the line and the column: the command line
@@ -51,7 +52,7 @@ class Table:
     ``rows`` keeps the text exactly as read (surrounding spaces included) so the
     labeled output repeats the input; everything interpreted (names, numbers,
     labels) is stripped.  It is a sequence of lists of str: a list, or for a
-    file read without quotes a :class:`~engine.csv_reader.LineRows`, which keeps
+    file read without quotes a :class:`~engine.csv_rows.LineRows`, which keeps
     the file's bytes and splits a row when it is asked for (``rows[i]``,
     ``rows[a:b]``, iteration, ``len``, ``==`` with a list of lists).
 
@@ -239,9 +240,12 @@ def read_csv(
     latin-1), the delimiter (comma, semicolon or tab) and whether the first row
     is a header.  Blank lines are skipped; line numbers stay physical.
     ``progress(bytes_done, bytes_total)`` is called as the file is read (every
-    512 KiB, or every 65536 rows of a file with quotes) and once at the end;
-    ``should_stop()`` returning True raises InterruptedError.  A file without
-    quotes keeps its rows as the file's bytes (:class:`engine.csv_reader.LineRows`).
+    512 KiB; every chunk of about 16 MiB of a big file read by pandas; every
+    65536 rows of a file with quotes), never decreasing, and once at the
+    end; ``should_stop()`` returning True raises InterruptedError.  A file
+    without quotes keeps its rows as the file's bytes
+    (:class:`engine.csv_rows.LineRows`).  Which path reads which file:
+    :mod:`engine.csv_reader`.
     """
     parsed = parse_csv(path, progress, should_stop)
     table = Table(

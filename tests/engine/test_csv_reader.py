@@ -14,7 +14,7 @@ import struct
 import numpy as np
 import pytest
 
-from engine import csv_reader, csv_scan
+from engine import csv_block, csv_reader, csv_scan
 from engine.csv_reader import DataError, LineRows, parse_csv
 from engine.io import read_csv, write_labeled_csv
 
@@ -128,12 +128,12 @@ def test_every_plain_number_reads_as_float_reads_it(tmp_path):
 def test_the_scan_reads_most_numbers_itself():
     cells = ["-13.210486329130189", "0.0012573022109339329", "1e-05", "42", "-0", " 3.25 "]
     data = ("\n".join(cells) + "\n").encode()
-    block = csv_scan._scan_block(data, 0, len(data), ord(","), False)
+    block = csv_block.scan_block(data, 0, len(data), ord(","), False)
     assert block.ok.all()
     assert bits(block.values).tolist() == bits(np.array([float(c) for c in cells])).tolist()
     # Ties between two doubles are left to float(): 2**53 + 1 lies midway.
     data = b"9007199254740993\n1.5\n"
-    block = csv_scan._scan_block(data, 0, len(data), ord(","), False)
+    block = csv_block.scan_block(data, 0, len(data), ord(","), False)
     assert block.ok.tolist() == [False, True]
 
 
@@ -142,7 +142,7 @@ def test_times_power_is_exact_or_says_so():
     w = rng.integers(1, 2**63, size=20000, dtype=np.uint64) * np.uint64(2)
     q = rng.integers(-285, 270, size=20000)  # results within [1e-270, 1e290]
     with np.errstate(all="ignore"):
-        values, good = csv_scan._times_power(w, w.astype(np.float64), q)
+        values, good = csv_block.times_power(w, w.astype(np.float64), q)
     assert good.mean() > 0.99
     for wi, qi, value in zip(
         w[good].tolist(), q[good].tolist(), values[good].tolist(), strict=True
@@ -280,6 +280,24 @@ def test_progress_per_block_and_stop_midway(tmp_path, small_blocks):
     asked = []
     with pytest.raises(InterruptedError):
         read_csv(path, should_stop=lambda: asked.append(1) or len(asked) > 5)
+
+
+@pytest.mark.skipif(not csv_reader._HUGE_PAGES, reason="big files are read as bytes here")
+def test_line_ends_made_unix_block_by_block(monkeypatch):
+    """The numpy path for a big file's mapping makes what bytes.replace makes."""
+    monkeypatch.setattr(csv_reader, "_CR_BLOCK", 7)  # pairs cut by blocks, lone '\r' at ends
+    for text in [
+        b"a\r\nb\rc\r\r\nd\r",
+        b"\r\n\r\n",
+        b"\r",
+        b"123456\r\n789\r\r\r\n",
+        b"1234567\r\n" * 5 + b"\r",
+        b"x,y\r\n1,2\r\n" * 50,
+    ]:
+        mapped = csv_reader._private_buffer(len(text))
+        mapped[:] = text
+        expected = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        assert csv_reader._unix_line_ends(mapped)[:] == expected
 
 
 def test_a_line_longer_than_a_block(tmp_path, small_blocks):

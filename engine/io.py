@@ -149,7 +149,9 @@ class Table:
         n = len(self.rows)
         rows = range(0, n, max(1, n // sample))
         text = sum(is_text(self.rows[i][j], decimal_comma) for i in rows)
-        return 0 < text < 0.5 * len(rows)
+        # The column holds text somewhere (it is not numeric), so a sample with no
+        # text at all means a rare typo among numbers: the most typical case.
+        return text < 0.5 * len(rows)
 
     def labels(self, label_column: str) -> np.ndarray:
         """Integer codes, shape (n_rows,), 0..C-1 in order of first appearance."""

@@ -563,6 +563,19 @@ def test_a_typo_in_an_otherwise_numeric_column_is_named(tmp_path):
         table.features(label_column="species")
 
 
+def test_a_single_typo_deep_in_a_long_numeric_column_is_named(tmp_path):
+    """One bad cell in 50,000 rows: a sample of the column may not see it, and the
+    column must still not be dropped from the features as if it were text."""
+    path = tmp_path / "deep_typo.csv"
+    lines = ["x,y,label"] + [f"{i * 0.5},{i % 97},{'AB'[i % 2]}" for i in range(50_000)]
+    lines[40_001] = "1.5,abc,A"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_csv(str(path))
+    assert table.is_mostly_numeric("y")
+    with pytest.raises(DataError, match=r"line 40002, column 'y' \(2\): 'abc' is not a number"):
+        table.features(label_column="label")
+
+
 def test_labeled_csv_repeats_the_header_as_written(tmp_path):
     source = tmp_path / "r_export.csv"
     lines = ['"","a","b"'] + [f'"{i + 1}",{i % 5}.5,{(i * 7) % 3}' for i in range(10)]

@@ -4,40 +4,32 @@ convergence and model-selection views below them, the playback bar at the bottom
 It owns the session (the data, the display rows, the playback record, the
 current model) and wires the panels to the workers and the views.  It never
 runs EM or O(n) numpy itself: snapshots arrive from a ``FitWorker`` and are
-recorded; a 60 Hz timer draws only the newest one (coalescing); labels the
-record no longer holds, k-means, scores and exports are computed on worker
-threads (``JobPool``).
+recorded; a 60 Hz timer draws only the newest one (coalescing, ``gui.drawing``);
+labels the record no longer holds, k-means, scores and exports are computed on
+worker threads (``JobPool``).
 """
 
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
+from gui.app import freeze_startup_heap
+from gui.drawing import FRAME_INTERVAL_MS, DrawingMixin
 from gui.panels.data_sources import DataPayload
 from gui.panels.fit_controller import FitMixin
 from gui.panels.selection_controller import SelectionMixin
 from gui.panels.selection_panel import evaluate_labels
 from gui.panels.window_actions import WindowActions, build_layout, build_menus
-from gui.playback import Frame, Playback
+from gui.playback import Playback
 from gui.worker import JobPool, subsample_rows
 
 DEFAULT_DISPLAY_CAP = 20_000
 LIVE_DISPLAY_BUDGET = 5_000  # most points drawn per frame while EM streams
-FRAME_INTERVAL_MS = 16  # ~60 Hz
-MAX_MESSAGES = 8
-KMEANS_CAPTION = "colours: k-means clusters (3-D view: the mixture)"
-
-
-def _labels_of(mixture, X_shown: np.ndarray):
-    """Hard labels and their responsibility for the displayed rows (worker thread)."""
-    resp = mixture.predict_proba(X_shown)
-    return resp.argmax(axis=1).astype(np.int16), resp.max(axis=1).astype(np.float32)
 
 
 def _class_legend(data: DataPayload) -> list[str]:
@@ -50,7 +42,7 @@ def _class_legend(data: DataPayload) -> list[str]:
     return [f"{data.label_column or 'class'} {name}" for name in names]
 
 
-class MainWindow(WindowActions, FitMixin, SelectionMixin, QMainWindow):
+class MainWindow(WindowActions, DrawingMixin, FitMixin, SelectionMixin, QMainWindow):
     fitFinished = Signal(object)  # FitOutcome
     fitFailed = Signal(str)
     sweepFinished = Signal(object)  # Selection
@@ -83,6 +75,7 @@ class MainWindow(WindowActions, FitMixin, SelectionMixin, QMainWindow):
         self._build()
         self._quiet_until = 0.0
         self._stages: list = []  # the rest of a live frame, one view per tick
+        self._curves_drawn_at = 0.0  # when a live frame last drew the convergence plot
         self._live_rows = None  # fixed subset of the display rows drawn while EM streams
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_INTERVAL_MS)
@@ -90,6 +83,7 @@ class MainWindow(WindowActions, FitMixin, SelectionMixin, QMainWindow):
         self.frame_timer.start()
         if demo:
             self.data_panel.generate(wait=True)
+        freeze_startup_heap()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -181,6 +175,8 @@ class MainWindow(WindowActions, FitMixin, SelectionMixin, QMainWindow):
                            if m > LIVE_DISPLAY_BUDGET else None)
         self._stages = []
         self._set_live(False)
+        for view in (self.plot2d, self.plot3d):
+            view.prepare_live_rows(self._live_rows)  # placed now: a fit's start only shows them
         self.display_note.setText(
             (f"showing a fixed random {m:,} of {data.n_samples:,} points (display cap)"
              if m < data.n_samples else f"{data.n_samples:,} points")
@@ -209,181 +205,6 @@ class MainWindow(WindowActions, FitMixin, SelectionMixin, QMainWindow):
         self.playback.clear()
         self._record += 1
         self.playback_bar.set_length(0, 0, None)
-
-    # ------------------------------------------------------------------ drawing
-    def _on_frame(self) -> None:
-        """The screen-rate tick: draw the newest snapshot only if one arrived (coalescing).
-
-        While EM streams a frame is drawn one view per tick (2-D, 3-D, then the
-        convergence plot), each view painted at once so that its real cost is
-        measured, and the views draw a fixed subset of at most
-        ``LIVE_DISPLAY_BUDGET`` of the display rows.  A piece that costs t ms is
-        followed by at least t ms without drawing, so that with large data no
-        event-loop turn blocks long and the loop keeps half its time for the user.
-        """
-        if time.perf_counter() < self._quiet_until:
-            return
-        if self._stages:
-            self._paced(self._stages.pop(0))
-            return
-        if not self._dirty:
-            return
-        self._dirty = False
-        if self.playback.follow_live and len(self.playback):
-            if self._streaming() and self.playback.latest().index != self._phase_frame:
-                self._set_live(True)
-                self._stages = self._live_stages(self.playback.latest())
-                self._paced(self._stages.pop(0))
-                return
-            self._set_live(False)
-            self._paced(self._draw_latest)
-        else:
-            self._paced(self._update_bar)
-
-    def _paced(self, work) -> None:
-        started = time.perf_counter()
-        work()
-        finished = time.perf_counter()
-        self._quiet_until = finished + (finished - started)
-
-    def draw_now(self) -> None:
-        """Draw the newest state of every view at once, in full (the fit ended)."""
-        self._stages = []
-        self._quiet_until = 0.0
-        self._dirty = True
-        self._on_frame()
-
-    def _streaming(self) -> bool:
-        return self.fitting and not self.fit_panel.paused
-
-    def _set_live(self, live: bool) -> None:
-        """Draw the live subset of the display rows (EM streaming) or all of them."""
-        rows = self._live_rows if live else None
-        if rows is None and self.plot2d.live_rows() is None:
-            return
-        self.plot2d.set_live_rows(rows)
-        self.plot3d.set_live_rows(rows)
-
-    def _live_stages(self, frame: Frame) -> list:
-        """A streamed frame in pieces, one per tick, each painted at once."""
-        if frame.has_labels:
-            labels, confidence = frame.labels, frame.confidence
-        else:
-            labels, confidence = self.drawn[2], None
-        mixture = frame.mixture
-
-        def plane():
-            self.plot2d.set_caption(None)
-            covariances = (mixture.full_covariances() if frame.covariances is None
-                           else frame.covariances)
-            self.plot2d.show_model(mixture.means, covariances, labels, confidence,
-                                   weights=mixture.weights)
-            self.drawn = (mixture, labels, self.drawn[2])
-            self.plot2d.repaint()
-
-        def space():
-            if self.plot3d.isVisible():
-                covariances = (mixture.full_covariances() if frame.covariances is None
-                               else frame.covariances)
-                self.plot3d.show_model(mixture.means, covariances, labels, confidence)
-                self.plot3d.repaint()
-            self.drawn = (mixture, self.drawn[1], labels)
-
-        def curves():
-            iterations, values = self.playback.history()
-            self.convergence.set_history(iterations, values)
-            self.convergence.set_current(frame.iteration)
-            messages = self.playback.messages(frame.index)[-MAX_MESSAGES:]
-            self.convergence.show_messages(messages)
-            self._update_bar()
-            if self.convergence.isVisible():
-                self.convergence.repaint()
-
-        return [plane, space, curves]
-
-    def seek(self, index: int) -> None:
-        """Show the recorded iteration at ``index`` in every view (the slider's path)."""
-        if len(self.playback) == 0:
-            return
-        self._stages = []
-        self._set_live(False)
-        self._draw_frame(self.playback.seek(index))
-
-    def _redraw_current(self) -> None:
-        """Redraw after the display rows changed: every stored label is stale."""
-        self._model_labels = self._kmeans_labels = None
-        frame = self.playback.current_frame()
-        if frame is not None:
-            self._draw_frame(frame)
-        elif self.model is not None:
-            self._redraw_model()
-            self._compute_labels(self.model.mixture, None)
-        self._evaluate_model()
-
-    def _draw_frame(self, frame: Frame, labels_from: Frame | None = None) -> None:
-        """Every view at ``frame``; the points coloured as in ``labels_from`` if given
-        (the M-step of a Step: new ellipses, the previous E-step's colours)."""
-        if labels_from is not None:
-            labels, confidence = labels_from.labels, labels_from.confidence
-        elif frame.has_labels:
-            labels, confidence = frame.labels, frame.confidence
-        else:
-            # Until the worker has them, the last labels drawn stand in (no grey flash).
-            labels, confidence = self.drawn[2], None
-            self._compute_labels(frame.mixture, frame.index)
-        self._draw_mixture(frame.mixture, labels, confidence, frame.covariances)
-        iterations, values = self.playback.history()
-        self.convergence.set_history(iterations, values)
-        self.convergence.set_current(frame.iteration)
-        messages = self.playback.messages(frame.index)[-MAX_MESSAGES:]
-        if frame.stop_reason == "converged":
-            messages.append(f"iteration {frame.iteration}: converged")
-        self.convergence.show_messages(messages)
-        self._update_bar()
-
-    def _draw_mixture(self, mixture, labels, confidence, covariances=None) -> None:
-        covariances = mixture.full_covariances() if covariances is None else covariances
-        labels2d = labels
-        if (self.compare_panel.enabled and self._kmeans_labels is not None
-                and self.model is not None and mixture is self.model.mixture):
-            labels2d, confidence2d = self._kmeans_labels, None
-            self.plot2d.set_caption(KMEANS_CAPTION)
-        else:
-            confidence2d = confidence
-            self.plot2d.set_caption(None)
-        self.plot2d.show_model(mixture.means, covariances, labels2d, confidence2d,
-                               weights=mixture.weights)
-        self.plot3d.show_model(mixture.means, covariances, labels, confidence)
-        self.drawn = (mixture, labels2d, labels)  # what the views show: a hook for tests
-
-    def _update_bar(self) -> None:
-        frame = self.playback.current_frame()
-        self.playback_bar.set_length(len(self.playback), self.playback.current,
-                                     None if frame is None else frame.iteration)
-
-    def _compute_labels(self, mixture, index: int | None) -> None:
-        """Labels of the displayed rows off the GUI thread, then redraw if still current."""
-        if self._labels_job is not None and self._labels_job.running:
-            self._labels_job.cancel()
-        record, shown = self._record, self.data.X[self.display_rows]
-        self._labels_job = self.pool.run_in_thread(
-            _labels_of, mixture, shown,
-            on_done=lambda result: self._labels_ready(record, index, mixture, result),
-            on_error=lambda message: self.show_status(f"Could not label the points: {message}"),
-        )
-
-    def _labels_ready(self, record: int, index: int | None, mixture, result) -> None:
-        if record != self._record:
-            return
-        labels, confidence = result
-        if index is None:  # a candidate of the sweep
-            self._model_labels = (mixture, labels, confidence)
-            if self.model is not None and self.model.mixture is mixture:
-                self._redraw_model()
-            return
-        frame = self.playback.store_labels(index, labels, confidence)
-        if self.playback.current == index:
-            self._draw_frame(frame)
 
     # ------------------------------------------------------------------ k-means, scores
     def _evaluate_model(self) -> None:

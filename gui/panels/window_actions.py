@@ -262,12 +262,12 @@ class WindowActions:
         (QWidget.grab() leaves out what the GL view paints over its scene, e.g. the axis
         labels)."""
         image = self.grab().toImage()
-        gl = self.plot3d.gl
-        if self.plot3d.isVisible() and gl.isVisible():
-            scene = gl.grabFramebuffer()
+        container = self.plot3d.gl_container
+        if self.plot3d.isVisible() and container.isVisible():
+            scene = self.plot3d.gl.grabFramebuffer()
             painter = QPainter(image)
-            origin = gl.mapTo(self, QPoint(0, 0))
-            painter.drawImage(QRect(origin, gl.size()), scene)
+            origin = container.mapTo(self, QPoint(0, 0))
+            painter.drawImage(QRect(origin, container.size()), scene)
             painter.end()
         return image
 

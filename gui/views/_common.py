@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters on pg.exporters)
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QGraphicsItem
 
-from gui.views._svg import export_svg
+from gui.views._svg import export_svg, uncached
 
 AXIS_PEN = "#555555"
 TEXT_PEN = "#222222"
@@ -22,6 +23,10 @@ def style_plot(plot: pg.PlotItem) -> None:
     plot.showGrid(x=True, y=True, alpha=0.15)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
+        # Each axis also draws its grid across the whole plot, so every repaint of the
+        # points repainted the grid too (a few ms of blended lines per frame): kept as
+        # a pixmap, redrawn only when the axis changes (new range, resize).
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         axis.setPen(pg.mkPen(AXIS_PEN))
         axis.setTextPen(pg.mkPen(TEXT_PEN))
         axis.enableAutoSIPrefix(False)
@@ -136,6 +141,18 @@ def settle_layout(canvas: pg.GraphicsLayoutWidget) -> None:
         canvas.ci.layout.activate()
 
 
+def paint_canvas_now(canvas: pg.GraphicsLayoutWidget) -> None:
+    """Paint what changed in ``canvas`` now, not at a later turn of the event loop (the
+    main window paces its drawing by what a frame really costs)."""
+    # View boxes auto-range lazily, just before a paint; a range changed during the
+    # paint marks the axes dirty again and costs a second paint. Settled first here.
+    canvas.scene().prepareForPaint()
+    # The scene gathers its changed items in a queued call, which then asks the view
+    # for a repaint (an update request to the window): both delivered here.
+    QCoreApplication.sendPostedEvents(canvas.scene(), QEvent.Type.MetaCall)
+    QCoreApplication.sendPostedEvents(canvas.window(), QEvent.Type.UpdateRequest)
+
+
 def export_scene(canvas: pg.GraphicsLayoutWidget, path: str) -> None:
     """PNG (or another raster format Qt knows) or SVG, chosen by the file's suffix."""
     settle_layout(canvas)
@@ -144,7 +161,9 @@ def export_scene(canvas: pg.GraphicsLayoutWidget, path: str) -> None:
         return
     exporter = pg.exporters.ImageExporter(canvas.scene())
     exporter.parameters()["antialias"] = True
-    if not exporter.export(str(path)):  # QImage.save says no more than False
+    with uncached(canvas.scene()):
+        written = exporter.export(str(path))
+    if not written:  # QImage.save says no more than False
         raise OSError(f"{path}: cannot write this image (is the folder there and "
                       "writable, and the suffix an image format?)")
 

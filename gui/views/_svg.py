@@ -19,6 +19,7 @@ import pyqtgraph.exporters  # noqa: F401  (registers the exporters on pg.exporte
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QGraphicsItem
 
 
 def close_subpaths(d: str) -> str:
@@ -33,6 +34,23 @@ def close_subpaths(d: str) -> str:
             start = token[1:]
         out.append(token)
     return " ".join(out)
+
+
+@contextmanager
+def uncached(scene):
+    """Items drawn afresh while exporting: an item that keeps its drawing as a pixmap
+    (the plots' axes, see ``style_plot``) would otherwise be pasted into the file as
+    an image, at screen resolution."""
+    items = [item for item in scene.items()
+             if item.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    modes = [item.cacheMode() for item in items]
+    for item in items:
+        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    try:
+        yield
+    finally:
+        for item, mode in zip(items, modes, strict=True):
+            item.setCacheMode(mode)
 
 
 @contextmanager
@@ -76,7 +94,8 @@ def _export_with_qt(canvas: pg.GraphicsLayoutWidget, path: str) -> None:
     try:
         for item in items:
             item.setExportMode(True, {"antialias": True, "painter": painter})
-        canvas.render(painter, QRectF(rect), rect)
+        with uncached(canvas.scene()):
+            canvas.render(painter, QRectF(rect), rect)
     finally:
         for item in items:
             item.setExportMode(False)

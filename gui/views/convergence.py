@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from gui.views._common import export_scene, style_plot
+from gui.views._common import export_scene, paint_canvas_now, style_plot
 
 LINE_COLOUR = "#1f77b4"
 DECREASE_COLOUR = "#d62728"
@@ -23,6 +23,11 @@ AXIS_WIDTH = 84  # room for "-5.70935" and the axis title beside it
 MIN_ITERATIONS_SHOWN = 5  # the iteration axis never spans less (no "0.2" ticks)
 MIN_DECADES = 2.0  # nor the |Δℓ| axis fewer powers of ten (its ticks would crowd)
 BELOW_FLOOR = 100.0  # a change of zero is drawn this far under the smallest other value
+# The axes keep their range while the curves fit in it: a new range re-lays every tick
+# and label of four axes, which cost more than all the rest of a frame while EM streams.
+NICE_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)  # iteration axis ends
+HEADROOM = 0.15  # room left above the log-likelihood, which rises
+LOOSEST = 0.4  # a range the curve fills less of is drawn afresh (a new fit, a reset)
 EMPTY_HINT = ("No fit yet: press Fit (F5) to run EM, or Step to watch it one iteration "
               "at a time.")
 STOPPING_RULE = (
@@ -30,6 +35,24 @@ STOPPING_RULE = (
     "is below tol·(1+|ℓ|) and, while EM still gains at a steady rate r, the gain left "
     "by Aitken's extrapolation, |Δℓ|·r/(1−r), is below it as well."
 )
+
+
+def iteration_axis_end(last: float) -> float:
+    """The end of the iteration axis for a history up to ``last``: the next of a few
+    round numbers per decade (it moves about every 25 % of growth, not every
+    iteration), and never under ``MIN_ITERATIONS_SHOWN``."""
+    if last <= MIN_ITERATIONS_SHOWN:
+        return float(MIN_ITERATIONS_SHOWN)
+    decade = 10.0 ** np.floor(np.log10(last))
+    return next(m * decade for m in (*NICE_MANTISSAS, 10.0) if m * decade >= last)
+
+
+def decades_around(lo: float, hi: float) -> tuple[float, float]:
+    """Whole powers of ten around [lo, hi] (log10 units), at least ``MIN_DECADES``."""
+    lo, hi = np.floor(lo - 0.1), np.ceil(hi + 0.1)
+    while hi - lo < MIN_DECADES:
+        lo, hi = lo - 0.5, hi + 0.5
+    return float(lo), float(hi)
 
 
 class IterationAxis(pg.AxisItem):
@@ -52,6 +75,7 @@ class ConvergenceView(QWidget):
         self._iterations = np.empty(0)
         self._log_likelihoods = np.empty(0)
         self._sizes = np.empty(0)  # the |Δℓ| drawn, zero changes lifted to a floor
+        self._ranges = {}  # plot name -> the (lo, hi) its y axis was last given
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
@@ -121,6 +145,7 @@ class ConvergenceView(QWidget):
         self.reset()
 
     def reset(self) -> None:
+        self._ranges = {}
         self._iterations = np.empty(0)
         self._log_likelihoods = np.empty(0)
         self._sizes = np.empty(0)
@@ -173,28 +198,40 @@ class ConvergenceView(QWidget):
 
     def _frame_axes(self) -> None:
         """Whole iterations from 0, at least a few of them; on the |Δℓ| axis at least
-        a couple of decades, the threshold included."""
+        a couple of decades, the threshold included.  Each range moves only when the
+        curves outgrow it (see ``HEADROOM``, ``LOOSEST``)."""
         last = float(self._iterations[-1]) if self._iterations.size else 0.0
         for plot in (self.plot, self.change_plot):  # no numbers on an empty plot's axes
-            plot.getAxis("left").setStyle(showValues=bool(self._iterations.size))
-        if last < MIN_ITERATIONS_SHOWN:
-            self.plot.setXRange(0, MIN_ITERATIONS_SHOWN, padding=0.02)
-        else:
-            self.plot.enableAutoRange(axis="x")
-        self.plot.enableAutoRange(axis="y")
+            axis = plot.getAxis("left")
+            if axis.style["showValues"] != bool(self._iterations.size):
+                axis.setStyle(showValues=bool(self._iterations.size))  # redraws the axis
+        self.plot.setXRange(0, iteration_axis_end(last), padding=0.02)
+        if self._log_likelihoods.size:
+            lo, hi = float(self._log_likelihoods.min()), float(self._log_likelihoods.max())
+            span = max(hi - lo, 1e-9 * (1.0 + abs(hi)))
+            self._keep_or_set_y("log L", self.plot, lo, hi,
+                                (lo - 0.05 * span, hi + HEADROOM * span))
         logs = [np.log10(self._sizes)] if self._sizes.size else []
         level = self._level()
         if level is not None:
             logs.append(np.array([np.log10(level)]))
         if not logs:
+            self._ranges.pop("changes", None)
             self.change_plot.setYRange(-6, -2, padding=0)
             return
         values = np.concatenate(logs)
         lo, hi = float(values.min()), float(values.max())
-        if hi - lo < MIN_DECADES:
-            middle = (hi + lo) / 2
-            lo, hi = middle - MIN_DECADES / 2, middle + MIN_DECADES / 2
-        self.change_plot.setYRange(lo, hi, padding=0.08)
+        self._keep_or_set_y("changes", self.change_plot, lo, hi, decades_around(lo, hi))
+
+    def _keep_or_set_y(self, name: str, plot, lo: float, hi: float, fresh) -> None:
+        """Keep the y range while [lo, hi] fits in it and fills enough of it, else
+        give the plot the range ``fresh``."""
+        kept = self._ranges.get(name)
+        if kept is not None and kept[0] <= lo and hi <= kept[1]:
+            if hi - lo >= LOOSEST * (kept[1] - kept[0]):
+                return
+        self._ranges[name] = fresh
+        plot.setYRange(*fresh, padding=0)
 
     def set_current(self, iteration) -> None:
         """Mark the playback position (None hides the marker)."""
@@ -215,7 +252,9 @@ class ConvergenceView(QWidget):
             self.threshold_text.setVisible(False)
             return
         self.threshold.setValue(np.log10(level))  # a log-mode axis is in log10 units
-        self.threshold_text.setText(f"EM stops when |Δℓ| < tol·(1+|ℓ|) = {level:.2g}")
+        text = f"EM stops when |Δℓ| < tol·(1+|ℓ|) = {level:.2g}"
+        if text != self.threshold_text.toPlainText():  # a new text is laid out anew
+            self.threshold_text.setText(text)
         self.threshold.setVisible(True)
         self.threshold_text.setVisible(True)
         self._place_threshold_text()
@@ -230,6 +269,9 @@ class ConvergenceView(QWidget):
     def show_messages(self, messages) -> None:
         """The engine's events in words, newest last (an empty list clears them)."""
         self.messages.setText("\n".join(str(m) for m in messages))
+
+    def paint_now(self) -> None:
+        paint_canvas_now(self.canvas)  # the messages under it too: one window flush
 
     def export_image(self, path: str) -> None:
         """PNG (or another raster format Qt knows) or SVG, chosen by the file's suffix."""

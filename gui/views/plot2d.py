@@ -3,7 +3,9 @@ component's ellipses on the two chosen features; for one feature, a histogram wi
 the mixture density (``gui.views._density``).
 
 Every item is created once and updated in place: a frame of the animation costs
-one batch of outlines from ``engine.geometry`` plus the points whose colour changed.
+one batch of outlines from ``engine.geometry`` (``gui.views._ellipses``) plus the
+points whose colour changed (``gui.views._point_layer``).  The view range is set
+when the points are placed and never recomputed per frame (no auto-range).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,14 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.geometry import ellipse_outlines
-from gui.palette import component_colors, label_symbols, n_distinct_colors, unfitted_color
+from gui.palette import component_colors, label_symbols, unfitted_color
 from gui.views._common import (
     TEXT_PEN,
     SideLegend,
     export_scene,
-    normalised_live_rows,
-    same_live_rows,
+    paint_canvas_now,
     style_plot,
 )
 from gui.views._controls import (
@@ -39,11 +38,10 @@ from gui.views._controls import (
     levels_combo,
 )
 from gui.views._density import DensityLayer
-from gui.views._points import PointBrushes
+from gui.views._ellipses import EllipseLayer
+from gui.views._point_layer import PointLayer
 
-LEVEL_ALPHAS = (255, 170, 110)
-ANTIALIAS_LIMIT = 50_000
-OUTLINE_POINTS = 120
+RUG_POINT_SIZE = 5
 
 
 class Plot2DView(QWidget):
@@ -64,8 +62,8 @@ class Plot2DView(QWidget):
         self._n_components = 0
         self._legend_key = None
         self._caption = None
-        self._live = None  # (l,) indices into the displayed rows drawn while EM streams
         self._n_total = 0
+        self._labels = self._confidence = None  # over the displayed rows
 
         self._build_toolbar()
         self.canvas = pg.GraphicsLayoutWidget()
@@ -79,25 +77,13 @@ class Plot2DView(QWidget):
         layout.addLayout(self._toolbar)
         layout.addWidget(self.canvas, 1)
 
-        colors = component_colors(n_distinct_colors())
-        self._level_pens = [
-            [
-                pg.mkPen(QColor(c.red(), c.green(), c.blue(), a), width=w)
-                for a, w in zip(LEVEL_ALPHAS, (2.2, 1.5, 1.2), strict=True)
-            ]
-            for c in colors
-        ]
-        self._mean_brushes = [pg.mkBrush(c) for c in colors]
-
-        self.points = pg.ScatterPlotItem(pxMode=True, useCache=True, size=6, pen=None)
-        self.brushes = PointBrushes(self.points)
+        self.layer = PointLayer(self.plot)
+        self.points = self.layer.full  # every displayed row
+        self.live_points = self.layer.live  # the subset drawn while EM streams
         self.density = DensityLayer(self.plot)
-        self.means = pg.ScatterPlotItem(pxMode=True, size=16, symbol="x", pen=pg.mkPen("k"))
-        self.points.setZValue(0)
-        self.plot.addItem(self.points)
-        self.means.setZValue(20)
-        self.plot.addItem(self.means)
-        self._outlines: list[list[pg.PlotCurveItem]] = []  # [component][level]
+        self.ellipses = EllipseLayer(self.plot)
+        self.means = self.ellipses.means
+        self._outlines = self.ellipses.outlines  # [component][level]
         self.clear_model()
 
     # ------------------------------------------------------------------ construction
@@ -155,53 +141,42 @@ class Plot2DView(QWidget):
         for w in (self.x_combo, self.y_combo, self.x_label, self.y_label):
             w.setVisible(d > 2)
         self.levels_combo.setVisible(d > 1)
-        m = rows.shape[0]
         self._n_total = X.shape[0]
-        self._live = None
+        self.layer.reset()
         self._show_subsample_note()
         self._histogram_source = X[:, 0] if d == 1 else None
         self.density.set_active(d == 1)
-        self.points.opts["antialias"] = m <= ANTIALIAS_LIMIT
-        self.brushes.codes = None
         self._model = None
+        self._labels = self._confidence = None
         self._axes = (0, 1) if d > 1 else (0, 0)
         self._place_points()
         self.clear_model()
 
     def _show_subsample_note(self) -> None:
         m, n = self._X.shape[0], self._n_total
-        if self._live is not None:
+        live = self.layer.live_rows()
+        if live is not None:
             self.subsample_label.setText(
-                f"{len(self._live):,} of {n:,} points shown while EM runs ({m:,} when it stops)")
+                f"{len(live):,} of {n:,} points shown while EM runs ({m:,} when it stops)")
         else:
             self.subsample_label.setText(f"{m:,} of {n:,} points shown")
-        self.subsample_label.setVisible(self._live is not None or m < n)
+        self.subsample_label.setVisible(live is not None or m < n)
 
     def set_live_rows(self, live) -> None:
         """Draw only ``live`` (indices into the displayed rows) while EM streams; None
-        draws every displayed row again.  Positions change, the model stays."""
-        if self._X is None:
-            return
-        live = normalised_live_rows(live)
-        if same_live_rows(live, self._live):
-            return
-        self._live = live
-        self.brushes.codes = None
-        self._show_subsample_note()
-        self._place_points()
-        if self._model is not None:
-            self._redraw_model()
-        else:
-            self.brushes.show_unfitted()
+        draws every displayed row again.  A switch shows one scatter item and hides
+        the other: no points are re-placed, the view range and the model stay."""
+        if self._X is not None and self.layer.set_live(live):
+            self._show_subsample_note()
+
+    def prepare_live_rows(self, live) -> None:
+        """Place the rows ``set_live_rows(live)`` will show, without showing them yet
+        (at the start of a fit the switch then costs no placement)."""
+        if self._X is not None:
+            self.layer.prepare_live(live)
 
     def live_rows(self):
-        return self._live
-
-    def _shown(self, values):
-        """``values`` over the displayed rows, cut to the rows drawn (the live subset)."""
-        if values is None or self._live is None or len(values) != self._X.shape[0]:
-            return values
-        return values[self._live]
+        return self.layer.live_rows()
 
     def set_class_names(self, names) -> None:
         self._class_names = [str(s) for s in names] if names is not None else None
@@ -227,6 +202,15 @@ class Plot2DView(QWidget):
         self._component_names = [str(s) for s in names] if names is not None else None
         self._rebuild_legend()
 
+    def show_components(self, n_components: int) -> None:
+        """The legend's entries for a mixture of ``n_components``, ahead of its first
+        frame (the main window gives them a tick of their own)."""
+        self._n_components = int(n_components)
+        self._rebuild_legend()
+
+    def components_in_legend(self) -> int:
+        return self._n_components
+
     def set_axes(self, i: int, j: int) -> None:
         d = 0 if self._X is None else self._X.shape[1]
         i, j = int(i), int(j)
@@ -251,37 +235,29 @@ class Plot2DView(QWidget):
         self.set_axes(i, j)
 
     def _place_points(self) -> None:
-        """Positions and symbols: once per data set or axes choice, never per frame."""
+        """Positions, symbols and the view range: once per data set or axes choice,
+        never per frame."""
         X = self._X
         d = X.shape[1]
         if d == 1:
             self._place_histogram()
             return
         i, j = self._axes
-        P = self._shown(X)
-        self.points.setData(x=P[:, i], y=P[:, j], symbol=self._symbols(), pen=None, size=6)
-        self.brushes.reapply()
+        self.layer.place(X[:, i], X[:, j], self._true_codes, self._n_classes)
         self.plot.setLabel("bottom", self._names[i])
         self.plot.setLabel("left", self._names[j])
+        # setRange also turns auto-range off: frames never re-range the view.
         self.plot.setRange(
             xRange=(X[:, i].min(), X[:, i].max()),
             yRange=(X[:, j].min(), X[:, j].max()),
             padding=0.06,
         )
 
-    def _symbols(self):
-        """One marker per displayed point: its true class's shape, or a disc."""
-        if self._true_codes is None:
-            return "o"
-        table = np.array(label_symbols(self._n_classes), dtype=object)
-        return table[self._shown(self._true_codes)]
-
     def _place_histogram(self) -> None:
         # The displayed points as a rug under the axis, shaped by class as in 2-D.
-        rug = self._shown(self.density.place(self._histogram_source, self._X.shape[0]))
-        self.points.setData(x=self._shown(self._X)[:, 0], y=rug, symbol=self._symbols(),
-                            pen=None, size=5)
-        self.brushes.reapply()
+        rug = self.density.place(self._histogram_source, self._X.shape[0])
+        self.layer.place(self._X[:, 0], rug, self._true_codes, self._n_classes,
+                         size=RUG_POINT_SIZE)
         self.plot.setLabel("bottom", self._names[0])
         self.plot.setLabel("left", "density")
 
@@ -302,7 +278,8 @@ class Plot2DView(QWidget):
                 weights = np.ones(K)
             weights = weights / max(weights.sum(), 1e-300)
         self._model = (means, covariances, np.asarray(weights, dtype=np.float64))
-        self._set_point_labels(labels, confidence)
+        self._labels = None if labels is None else np.asarray(labels)
+        self._confidence = None if confidence is None else np.asarray(confidence)
         self._redraw_model()
 
     def clear_model(self) -> None:
@@ -310,23 +287,14 @@ class Plot2DView(QWidget):
         self._labels = None
         self._confidence = None
         self._n_components = 0
-        for item in (i for row in self._outlines for i in row):
-            item.setVisible(False)
-        self.means.setVisible(False)
+        self.ellipses.hide()
         self.density.hide_model()
-        if self._X is not None:
-            self.brushes.show_unfitted()
+        self.layer.colour(None, None, 1, False)
         self._rebuild_legend()
-
-    def _set_point_labels(self, labels, confidence) -> None:
-        self._labels = None if labels is None else np.asarray(labels)
-        self._confidence = None if confidence is None else np.asarray(confidence)
-        self._recolour_points()
 
     def _recolour_points(self) -> None:
         K = self._model[0].shape[0] if self._model is not None else 1
-        self.brushes.show_labels(self._shown(self._labels), self._shown(self._confidence), K,
-                                 self.shade_check.isChecked())
+        self.layer.colour(self._labels, self._confidence, K, self.shade_check.isChecked())
 
     def _radii(self) -> np.ndarray:
         return level_radii(self.levels_combo.currentIndex())
@@ -339,44 +307,12 @@ class Plot2DView(QWidget):
         means, covariances, weights = self._model
         K = means.shape[0]
         if self._X.shape[1] == 1:
-            self._draw_densities(means[:, 0], covariances[:, 0, 0], weights)
+            self.ellipses.mark_means(*self.density.draw(means[:, 0], covariances[:, 0, 0],
+                                                        weights))
         else:
-            self._draw_ellipses(means, covariances)
+            self.ellipses.draw(means, covariances, self._axes, self._radii())
         self._n_components = K
         self._rebuild_legend()
-
-    def _draw_ellipses(self, means, covariances) -> None:
-        K = means.shape[0]
-        radii = self._radii()
-        outlines = ellipse_outlines(means, covariances, self._axes, radii, OUTLINE_POINTS)
-        while len(self._outlines) < K:
-            row = [pg.PlotCurveItem(skipFiniteCheck=True) for _ in LEVEL_ALPHAS]
-            for item in row:
-                item.setZValue(10)
-                self.plot.addItem(item)
-            self._outlines.append(row)
-        n_colours = n_distinct_colors()
-        for k, row in enumerate(self._outlines):
-            for r, item in enumerate(row):
-                visible = k < K and r < len(radii)
-                item.setVisible(visible)
-                if visible:
-                    item.setPen(self._level_pens[k % n_colours][r])
-                    item.setData(outlines[k, r, :, 0], outlines[k, r, :, 1])
-        i, j = self._axes
-        self.means.setData(
-            x=means[:, i],
-            y=means[:, j],
-            brush=[self._mean_brushes[k % n_colours] for k in range(K)],
-        )
-        self.means.setVisible(True)
-
-    def _draw_densities(self, mu, var, weights) -> None:
-        x, y = self.density.draw(mu, var, weights)
-        n_colours = n_distinct_colors()
-        self.means.setData(x=x, y=y, brush=[self._mean_brushes[k % n_colours]
-                                            for k in range(mu.shape[0])])
-        self.means.setVisible(True)
 
     def _rebuild_legend(self) -> None:
         K = self._n_components
@@ -403,7 +339,7 @@ class Plot2DView(QWidget):
         """Visible components (ellipses in 2-D, density curves in 1-D)."""
         if self._X is not None and self._X.shape[1] == 1:
             return sum(item.isVisible() for item in self.density.curves)
-        return sum(row[0].isVisible() for row in self._outlines)
+        return self.ellipses.n_visible()
 
     def ellipse_points(self, k: int) -> np.ndarray:
         """The innermost outline of component k as drawn, (p, 2) in data coordinates."""
@@ -421,11 +357,10 @@ class Plot2DView(QWidget):
                 return np.empty((0, 2))
             x, y = self.means.getData()
             return np.column_stack([x, y])
-        centres = []
-        for row in self._outlines[: self.n_ellipses()]:
-            x, y = row[0].getData()
-            centres.append([x[:-1].mean(), y[:-1].mean()])  # closed: skip the repeat
-        return np.asarray(centres)
+        return self.ellipses.centres()
+
+    def paint_now(self) -> None:
+        paint_canvas_now(self.canvas)
 
     def export_image(self, path: str) -> None:
         """PNG (or another raster format Qt knows) or SVG, chosen by the file's suffix."""

@@ -25,6 +25,7 @@ from engine.geometry import marginal
 from gui.palette import component_colors, n_distinct_colors, unfitted_color
 from gui.views._common import normalised_live_rows, same_live_rows
 from gui.views._controls import feature_picker
+from gui.views._gl_window import GLViewWindow, embedded
 from gui.views._points import certainty
 
 SCENE_HALF = 10.0
@@ -64,24 +65,6 @@ def _range_text(lo: float, hi: float) -> str:
     return f"{lo:.{decimals}f} … {hi:.{decimals}f}"
 
 
-def _native_host(gl_widget: QWidget) -> QWidget:
-    """``gl_widget`` inside a native child window of its own.
-
-    A GL widget makes Qt compose its whole top-level window through OpenGL on every
-    update of any widget in it (1400 x 900 pixels under Mesa's software renderer:
-    10-20 ms for a changed status message); in a native child window only that
-    child is composed that way, and the rest of the window flushes as plain pixels.
-    """
-    host = QWidget()
-    import os
-    if not os.environ.get("NONATIVE"):
-        host.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
-    layout = QVBoxLayout(host)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(gl_widget)
-    return host
-
-
 class Plot3DView(QWidget):
     """Rotatable 3-D scatter with the mixture's ellipsoids (needs d >= 3)."""
 
@@ -99,6 +82,7 @@ class Plot3DView(QWidget):
         self._labels = None  # (m,) or None
         self._confidence = None  # (m,) or None
         self._live = None  # (l,) indices into the displayed rows drawn while EM streams
+        self._live_subset = None  # (l,) the rows the live scatter item holds
         self._colour_table = np.array(
             [_rgba(c) for c in component_colors(n_distinct_colors())] + [_rgba(unfitted_color())],
             dtype=np.float32,
@@ -120,14 +104,15 @@ class Plot3DView(QWidget):
             combo.activated.connect(lambda _, c=combo: self._on_combo(c))
         row.addStretch(1)
 
-        self.gl = gl.GLViewWidget()
+        self.gl = GLViewWindow()
         self.gl.setBackgroundColor("w")
+        self.gl_container = embedded(self.gl)
         self._build_scene()
         gl_page = QWidget()
         page = QVBoxLayout(gl_page)
         page.setContentsMargins(0, 0, 0, 0)
         page.addWidget(self.combo_row)
-        page.addWidget(_native_host(self.gl), 1)
+        page.addWidget(self.gl_container, 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(gl_page)
@@ -163,10 +148,17 @@ class Plot3DView(QWidget):
                 self.gl.addItem(item)
             self.axis_lines.append(line)
             self.axis_labels.append(label)
-        self.scatter = gl.GLScatterPlotItem(
-            pos=np.zeros((0, 3)), size=POINT_SIZE, pxMode=True, glOptions="translucent"
+        # Every displayed row, and the live subset drawn while EM streams: a switch shows
+        # one and hides the other (no upload of new positions).
+        self.scatter, self.live_scatter = (
+            gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=POINT_SIZE, pxMode=True,
+                                 glOptions="translucent")
+            for _ in range(2)
         )
-        self.gl.addItem(self.scatter)
+        for item in (self.scatter, self.live_scatter):
+            self.gl.addItem(item)
+        self.live_scatter.setVisible(False)
+        self._stale_colours = set()  # ids of the scatter items whose colours lag behind
         self._sphere = gl.MeshData(*unit_sphere_mesh(20, 32))
         self._meshes: list[gl.GLMeshItem] = []
         self.gl.opts["fov"] = FOV
@@ -176,7 +168,9 @@ class Plot3DView(QWidget):
     def reset_camera(self) -> None:
         """Look at the centre of the data box from a distance that shows all of it."""
         # fov is horizontal; in a wide widget the vertical half-angle is the binding one.
-        aspect = min(1.0, self.gl.height() / max(self.gl.width(), 1))
+        # The container's size: the layout sets it at once, the GL window's follows later.
+        size = self.gl_container.size()
+        aspect = min(1.0, size.height() / size.width()) if size.height() > 0 else 1.0
         half_angle = np.arctan(np.tan(np.radians(FOV / 2)) * aspect)
         # The box's circumscribed sphere just fits; looking a little below the centre
         # lifts the scene, whose top (no box lid, only the z axis) is mostly empty.
@@ -211,7 +205,10 @@ class Plot3DView(QWidget):
         self.reset_camera()
         self._labels = None
         self._model = None
-        self._live = None
+        self._live = self._live_subset = None
+        self._stale_colours = set()
+        self.live_scatter.setVisible(False)
+        self.scatter.setVisible(True)
         if d >= 3:
             self._axes = (0, 1, 2)
             self._place_points()
@@ -225,9 +222,27 @@ class Plot3DView(QWidget):
         live = normalised_live_rows(live)
         if same_live_rows(live, self._live):
             return
+        self.prepare_live_rows(live)
         self._live = live
+        self._show_live(live is not None)
+
+    def prepare_live_rows(self, live) -> None:
+        """Place the rows ``set_live_rows(live)`` will show, without showing them yet."""
+        live = normalised_live_rows(live)
+        if self._X is None or live is None or same_live_rows(live, self._live_subset):
+            return
+        self._live_subset = live
         if self._X.shape[1] >= 3:
-            self._place_points()
+            self.live_scatter.setData(pos=self._scene_points[live],
+                                      color=self._point_colours(live))
+
+    def _show_live(self, live: bool) -> None:
+        shown, hidden = ((self.live_scatter, self.scatter) if live
+                         else (self.scatter, self.live_scatter))
+        hidden.setVisible(False)
+        if id(shown) in self._stale_colours:
+            self._colour_shown()
+        shown.setVisible(True)
 
     def live_rows(self):
         return self._live
@@ -266,8 +281,10 @@ class Plot3DView(QWidget):
         half[half <= 0] = 1.0  # a constant feature: any scale draws it flat at the centre
         self._scale = SCENE_HALF / half
         self._scene_points = ((shown - self._centre) * self._scale).astype(np.float32)
-        drawn = self._scene_points if self._live is None else self._scene_points[self._live]
-        self.scatter.setData(pos=drawn, color=self._point_colours())
+        self.scatter.setData(pos=self._scene_points, color=self._point_colours(None))
+        if self._live_subset is not None:
+            self.live_scatter.setData(pos=self._scene_points[self._live_subset],
+                                      color=self._point_colours(self._live_subset))
         for a, label in enumerate(self.axis_labels):
             # The axis runs from the shown data's minimum to its maximum.
             label.setData(text=f"{self._names[self._axes[a]]}  [{_range_text(lo[a], hi[a])}]")
@@ -285,7 +302,7 @@ class Plot3DView(QWidget):
         self._labels = None if labels is None else np.asarray(labels)
         self._confidence = None if confidence is None else np.asarray(confidence)
         if self._X.shape[1] >= 3:
-            self.scatter.setData(color=self._point_colours())
+            self._recolour()
             self._redraw_model()
 
     def clear_model(self) -> None:
@@ -295,17 +312,28 @@ class Plot3DView(QWidget):
         for mesh in self._meshes:
             mesh.setVisible(False)
         if self._X is not None and self._X.shape[1] >= 3:
-            self.scatter.setData(color=self._point_colours())
+            self._recolour()
 
-    def _point_colours(self) -> np.ndarray:
+    def _recolour(self) -> None:
+        """New colours for the scatter item shown; the hidden one gets them when shown."""
+        self._stale_colours = {id(self.scatter), id(self.live_scatter)}
+        self._colour_shown()
+
+    def _colour_shown(self) -> None:
+        item = self.scatter if self._live is None else self.live_scatter
+        self._stale_colours.discard(id(item))
+        item.setData(color=self._point_colours(self._live))
+
+    def _point_colours(self, rows) -> np.ndarray:
+        """RGBA of the displayed rows ``rows`` (None: all of them)."""
         m = self._X.shape[0]
-        labels, confidence, live = self._labels, self._confidence, self._live
+        labels, confidence = self._labels, self._confidence
         if labels is None or labels.shape[0] != m:
-            drawn = m if live is None else len(live)
+            drawn = m if rows is None else len(rows)
             return np.broadcast_to(self._colour_table[-1], (drawn, 4)).copy()
-        if live is not None:
-            labels = labels[live]
-            confidence = None if confidence is None else confidence[live]
+        if rows is not None:
+            labels = labels[rows]
+            confidence = None if confidence is None else confidence[rows]
         colours = self._colour_table[labels.astype(np.intp) % n_distinct_colors()]
         if confidence is not None and self._model is not None:
             colours[:, 3] = 0.25 + 0.75 * certainty(confidence, self._model[0].shape[0])
@@ -355,6 +383,11 @@ class Plot3DView(QWidget):
                 t = mesh.transform().column(3)
                 centres.append(self._centre + np.array([t.x(), t.y(), t.z()]) / self._scale)
         return np.asarray(centres).reshape(-1, 3)
+
+    def paint_now(self) -> None:
+        """Paint the scene now if it changed, not at a later turn of the event loop."""
+        if self.stack.currentIndex() == 1:
+            self.gl.paint_now()
 
     def export_image(self, path: str) -> None:
         image = self.gl.grabFramebuffer() if self.stack.currentIndex() == 1 else self.grab()

@@ -200,10 +200,10 @@ def test_screenshot_of_the_main_window_after_a_fit(qtbot, window):
     assert pixels.shape[:2] == (window.height(), window.width())
     assert pixels.std() > 20  # not a blank window
 
-    gl = window.plot3d.gl
+    gl = window.plot3d.gl_container  # the widget holding the GL window
     origin = gl.mapTo(window, QPoint(0, 0))
     region = pixels[origin.y():origin.y() + gl.height(), origin.x():origin.x() + gl.width()]
-    frame = _as_array(gl.grabFramebuffer())
+    frame = _as_array(window.plot3d.gl.grabFramebuffer())
     for scene in (region, frame):
         coloured = (scene.max(axis=2).astype(int) - scene.min(axis=2)) > 60  # saturated
         assert coloured.mean() > 0.01, "the 3-D view is blank in the screenshot"

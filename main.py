@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_generate(args) -> int:
     from engine import datasets
-    from engine.io import write_array_csv
+    from engine.writers import write_array_csv
 
     try:
         if args.scenario == "random":
@@ -192,7 +192,7 @@ def _label_column(args, table) -> str | None:
 
 
 def command_fit(args) -> int:
-    from engine import io, report
+    from engine import io, report, writers
     from engine.selection import best_candidate, grid_order, select_iter
 
     ks = parse_components(args.components)
@@ -228,10 +228,10 @@ def command_fit(args) -> int:
     if true is not None:
         print(report.label_scores(X, true, best, settings.random_state))
     if args.output:
-        io.write_labeled_csv(args.output, table, best.mixture.predict_proba(X))
+        writers.write_labeled_csv(args.output, table, best.mixture.predict_proba(X))
         print(f"wrote labeled CSV to {args.output}")
     if args.model:
-        io.write_json_atomic(args.model, report.model_json(best, candidates, feature_names, X))
+        writers.write_json_atomic(args.model, report.model_json(best, candidates, feature_names, X))
         print(f"wrote model JSON to {args.model}")
     return 0
 

@@ -328,7 +328,7 @@ def test_without_pandas_every_file_is_scanned(tmp_path):
 
 
 def test_labeled_output_of_a_file_read_by_pandas(tmp_path):
-    from engine.io import write_labeled_csv
+    from engine.writers import write_labeled_csv
 
     path = big_file(tmp_path, "x,y,kind", [f"{a},{b},k" for a, b in grid(14, 2)])
     source = read_csv(path)

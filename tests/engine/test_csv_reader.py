@@ -16,7 +16,8 @@ import pytest
 
 from engine import csv_block, csv_reader, csv_scan
 from engine.csv_reader import DataError, LineRows, parse_csv
-from engine.io import read_csv, write_labeled_csv
+from engine.io import read_csv
+from engine.writers import write_labeled_csv
 
 
 def make_file(tmp_path, content, name="data.csv"):

@@ -9,15 +9,8 @@ import stat
 import numpy as np
 import pytest
 
-from engine.io import (
-    DataError,
-    Table,
-    read_csv,
-    read_json,
-    write_array_csv,
-    write_json_atomic,
-    write_labeled_csv,
-)
+from engine.io import DataError, Table, read_csv
+from engine.writers import read_json, write_array_csv, write_json_atomic, write_labeled_csv
 
 
 def make_file(tmp_path, content, name="data.csv"):

@@ -12,9 +12,10 @@ from numpy.testing import assert_allclose
 from engine import Candidate, Mixture, best_candidate, select, select_iter
 from engine.covariance import COVARIANCE_TYPES
 from engine.datasets import make_random_mixture, make_scenario
-from engine.io import read_csv, read_json, write_array_csv, write_json_atomic, write_labeled_csv
+from engine.io import read_csv
 from engine.report import model_json
 from engine.selection import SWEEP_N_INIT, degeneracy_reason
+from engine.writers import read_json, write_array_csv, write_json_atomic, write_labeled_csv
 
 CANDIDATE_KEYS = {
     "n_components",

@@ -11,7 +11,8 @@ from window_driver import (
     generate,
 )
 
-from engine.io import read_csv, read_json
+from engine.io import read_csv
+from engine.writers import read_json
 
 
 def test_export_labeled_csv_and_model_json(qtbot, window, tmp_path):

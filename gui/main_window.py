@@ -196,6 +196,7 @@ class MainWindow(WindowActions, DrawingMixin, FitMixin, SelectionMixin, QMainWin
         self._choose_display_rows()
         self.convergence.reset()
         self.selection_view.reset()
+        self.selection_panel.clear_result()
         self.compare_panel.set_scores(None)
         self.setWindowTitle(f"GMM Studio: {payload.source}")
 

@@ -43,7 +43,7 @@ class SelectionMixin:
     def cancel_sweep(self) -> None:
         if self.sweeping:
             self._sweep_job.worker.stop()
-            self.show_status("Cancelling the sweep after the current candidate…")
+            self.show_status("Cancelling the sweep…")
 
     def _on_candidate(self, candidate) -> None:
         self.candidates.append(candidate)

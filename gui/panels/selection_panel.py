@@ -141,6 +141,11 @@ class SelectionPanel(QWidget):
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
 
+    def clear_result(self) -> None:
+        """Forget the last sweep's progress and verdict (new data: they no longer apply)."""
+        self.progress.setValue(0)
+        self.result.clear()
+
 
 class ComparePanel(QGroupBox):
     """The k-means toggle and the agreement scores with the true classes."""

@@ -112,6 +112,11 @@ def test_model_selection_sweep_and_candidate_click(qtbot, window):
         [view.table.item(r, 0).text() for r in range(view.table.rowCount())], key=int)
     fit(qtbot, window, k=2, covariance="spherical")
     assert view.shown_position() is None  # the views show the new fit, not a candidate
+    assert "Sweep done" in panel.result.text()
+    # New data: the last sweep's verdict and progress no longer apply.
+    generate(qtbot, window, "separated-3d", n=300)
+    assert panel.result.text() == "" and panel.progress.value() == 0
+    assert view.table.rowCount() == 0
 
 
 def test_kmeans_comparison_scores_both(qtbot, window):

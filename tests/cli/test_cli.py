@@ -240,6 +240,22 @@ def test_fit_a_grid_chooses_and_lists_every_candidate(generated, tmp_path):
     assert result.stdout.count(" full ") + result.stdout.count(" diag ") >= 8
 
 
+def test_fit_a_grid_on_worker_processes_gives_the_same_model(generated, tmp_path):
+    """--processes 2 runs the candidates in worker processes started from main.py."""
+    paths = {n: tmp_path / f"grid{n}.json" for n in (1, 2)}
+    for n, path in paths.items():
+        result = run(
+            "fit", generated, "-k", "1-3", "--covariance", "full,diag", "--processes", str(n),
+            "--model", path,
+        )
+        assert result.returncode == 0, result.stderr
+    one, two = (json.loads(paths[n].read_text()) for n in (1, 2))
+    assert two["candidates"] == one["candidates"]  # same values, in grid order
+    assert (two["n_components"], two["covariance_type"]) == (
+        one["n_components"], one["covariance_type"]
+    )
+
+
 def test_fit_columns_option(generated, tmp_path):
     out = tmp_path / "two.csv"
     before = generated.read_bytes()
@@ -288,6 +304,10 @@ BAD_CASES = {
         "--covariance 'fullish': expected full, tied, diag, spherical, a comma list or all",
     ),
     "unknown option": (["fit", "{data}", "--bogus"], "unrecognized arguments: --bogus"),
+    "zero processes": (
+        ["fit", "{data}", "--processes", "0"],
+        "argument --processes: expected at least 1, got 0",
+    ),
     "bad tol": (["fit", "{data}", "--tol", "-1"], "tol must be >= 0; got -1.0"),
     "bad scenario": (["generate", "nope", "-o", "{dir}/x.csv"], "invalid choice: 'nope'"),
     "bad dim": (

@@ -1,4 +1,4 @@
-"""The pandas path: a big, clean CSV file without quotes, read by pandas' C parser.
+"""The pandas path: a big, clean CSV file without quotes (or with simple ones), read by pandas.
 
 Why: on 1,000,000 rows x 10 numbers (102 MiB) the byte scan of
 :mod:`engine.csv_scan` takes 3.9x pandas.read_csv's time and numpy cannot do
@@ -26,6 +26,14 @@ names the problem (file, line, column):
   'True'/'False' as 1/0 when floats fail): the first row of every chunk must
   be what ``float()`` makes of its cells.
 
+A file whose body has quotes is read so too when they are all simple
+(:func:`simple_quotes`: every quoted field a whole cell ``"..."`` holding no
+delimiter, line break or quote, as R's ``write.csv`` quotes its text cells):
+then every line is a row split at every delimiter, pandas (which unquotes)
+converts the same cells as the csv module gives, and the rows drop the quotes
+(``LineRows(quoted=True)``).  Any other quote, or anything pandas declines,
+leaves the file to the csv module (:mod:`engine.csv_reader`), as before.
+
 pandas is optional at run time (a dependency, but an install without it reads
 every file by the scan) and used only from version 3.1, whose float parser is
 exact; older ones round some 17-digit numbers differently.
@@ -48,7 +56,7 @@ from .csv_head import Head, check_stop
 from .csv_rows import LineRows, ParsedCSV
 from .csv_scan import WORKERS
 
-__all__ = ["CHUNK_BYTES", "FAST_MIN_BYTES", "pandas_module", "read_with_pandas"]
+__all__ = ["CHUNK_BYTES", "FAST_MIN_BYTES", "pandas_module", "read_with_pandas", "simple_quotes"]
 
 # Bytes of body below which the byte scan reads the file, pandas or not: small
 # files behave as they always did, and the scan costs milliseconds there.
@@ -58,6 +66,7 @@ FAST_MIN_BYTES = 1 << 20
 # 1e6 x 10 numbers ~10% faster than 4 MiB ones (measured, interleaved).
 CHUNK_BYTES = 16 << 20
 _NL = ord("\n")
+_QUOTE = ord('"')
 _TRAILING_SPACE = b" \t\n\x0b\x0c"
 
 _pandas = None  # the module, once imported; False when it cannot be used
@@ -86,10 +95,11 @@ class _Plan:
     last_text: bool  # whether the last column is text: read too, to see rows pandas padded
     delimiter: str
     decimal_comma: bool  # our reading of ',' (as a decimal point in ';' and tab files)
+    quoted: bool  # whether the body has (simple) quotes
     options: dict  # keyword arguments of pandas.read_csv
 
     @classmethod
-    def of(cls, head: Head) -> _Plan | None:
+    def of(cls, head: Head, quoted: bool = False) -> _Plan | None:
         text = head.text_columns()
         numeric = [j for j, is_text in enumerate(text) if not is_text]
         if not numeric:
@@ -117,7 +127,8 @@ class _Plan:
             "na_values": [""] if last_text else None,
             "decimal": _decimal_point(head, numeric),
             "thousands": None,
-            "quoting": csv.QUOTE_NONE,
+            # quotechar '"', doublequote: never used inside a simple quote.
+            "quoting": csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
             "skip_blank_lines": False,
             "skipinitialspace": False,
             "index_col": False,
@@ -126,11 +137,13 @@ class _Plan:
             "on_bad_lines": "error",
             # low_memory stays True: False cost 25% more time on 8 MiB chunks (measured).
         }
-        return cls(n_columns, numeric, last_text, head.delimiter, head.decimal_comma, options)
+        return cls(
+            n_columns, numeric, last_text, head.delimiter, head.decimal_comma, quoted, options
+        )
 
     def first_row_agrees(self, line: str, values: np.ndarray) -> bool:
         """Whether ``values`` (shape (len(numeric),)) are what float() makes of the line."""
-        cells = line.split(self.delimiter)
+        cells = (line.replace('"', "") if self.quoted else line).split(self.delimiter)
         if len(cells) != self.n_columns:
             return False
         ours = [cell_value(cells[j], self.decimal_comma) for j in self.numeric]
@@ -153,16 +166,17 @@ def _decimal_point(head: Head, numeric: list[int]) -> str:
 
 
 def read_with_pandas(
-    data: bytes, head: Head, path: str, n_bytes: int, progress, should_stop
+    data: bytes, head: Head, path: str, n_bytes: int, progress, should_stop, *, quoted=False
 ) -> ParsedCSV | None:
-    """The body of a file without quotes read by pandas, or None: let the scan read it.
+    """The body of a file read by pandas, or None: let the scan (or, ``quoted``, csv) read it.
 
     ``data`` is the whole file as UTF-8 with '\\n' line ends; ``head`` its head
-    (not ragged).  Raises only InterruptedError (``should_stop``).
+    (not ragged); ``quoted``: the body has quotes, read only if all are simple.
+    Raises only InterruptedError (``should_stop``).
     """
     if len(data) - head.body_start < FAST_MIN_BYTES:
         return None
-    plan = _Plan.of(head)
+    plan = _Plan.of(head, quoted)
     pandas = pandas_module()
     if plan is None or pandas is None:
         return None
@@ -250,11 +264,39 @@ def _count_lines(data: bytes, plan: _Plan, piece: tuple[int, int]) -> int | None
     """
     lo, hi = piece
     text = np.frombuffer(data, np.uint8, hi - lo, lo)
-    n_lines = int(np.count_nonzero(text == _NL)) + int(text[-1] != _NL)  # + a last line without
+    newlines = text == _NL
+    n_lines = int(np.count_nonzero(newlines)) + int(text[-1] != _NL)  # + a last line without
+    if plan.quoted and not simple_quotes(text, newlines, plan.delimiter):
+        return None
     if plan.options["usecols"] is None:
         return n_lines  # pandas reads every column, so it raises on a long row itself
     delimiters = int(np.count_nonzero(text == ord(plan.delimiter)))
     return n_lines if delimiters == n_lines * (plan.n_columns - 1) else None
+
+
+def simple_quotes(text: np.ndarray, newlines: np.ndarray, delimiter: str) -> bool:
+    """Whether every quote of ``text`` (whole lines, shape (n,) uint8) is simple.
+
+    Simple: the quotes pair up in order, each pair a whole cell ``"..."`` (the
+    opening quote at a line start or after a delimiter, the closing one before a
+    delimiter or a line end) with no delimiter, line break or quote inside.
+    ``newlines`` is ``text == '\\n'``.  A quote pair spanning a line end holds a
+    line break, so an odd number of quotes on any line fails too.
+    """
+    quotes = np.flatnonzero(text == _QUOTE)
+    if not len(quotes):
+        return True
+    if len(quotes) % 2:
+        return False
+    separators = text == ord(delimiter)
+    separators |= newlines
+    opening, closing = quotes[0::2], quotes[1::2]
+    if not separators[opening[opening > 0] - 1].all():
+        return False
+    if not separators[closing[closing < len(text) - 1] + 1].all():
+        return False
+    # Segment 2k runs from opening quote k to its closing one: no separator inside.
+    return not np.logical_or.reduceat(separators, quotes)[0::2].any()
 
 
 def _read_chunk(pandas, data, lo, hi, plan, out) -> bool:
@@ -314,7 +356,7 @@ def _parsed(data, head: Head, path, plan: _Plan, values: np.ndarray, end: int) -
     return ParsedCSV(
         path=path,
         header=header,
-        rows=LineRows.every_line(data, head.body_start, end, n, head.delimiter),
+        rows=LineRows.every_line(data, head.body_start, end, n, head.delimiter, quoted=plan.quoted),
         numeric=numeric,
         delimiter=head.delimiter,
         has_header=head.has_header,

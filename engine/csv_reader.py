@@ -17,8 +17,12 @@ line numbers and errors:
   (:mod:`engine.csv_scan`): numpy finds the delimiters and parses every plain
   number exactly as ``float()`` would; the other cells go through ``float()``.
   Both keep the cells as the file's bytes (:class:`~engine.csv_rows.LineRows`).
-* a file with quotes goes through the :mod:`csv` module, which knows quoting,
-  and keeps its rows as lists of str.
+* a big file whose quotes are all simple (whole cells ``"..."`` without a
+  delimiter, line break or quote inside, as R's ``write.csv`` writes text) is
+  read by pandas too, on the same terms (:func:`engine.csv_fast.simple_quotes`);
+  its rows drop the quotes, as the csv module would.
+* any other file with quotes (or one of those pandas declines) goes through the
+  :mod:`csv` module, which knows quoting, and keeps its rows as lists of str.
 """
 
 from __future__ import annotations
@@ -87,7 +91,8 @@ def parse_csv(
 ) -> ParsedCSV:
     """Read a delimited text file; see :func:`engine.io.read_csv`.
 
-    ``use_pandas=False`` keeps big files on the byte scan (for comparisons).
+    ``use_pandas=False`` keeps big files on the byte scan, or the csv module for a
+    file with quotes (for comparisons).
     """
     path = os.fsdecode(path)
     data = _read_file(path)
@@ -108,10 +113,16 @@ def parse_csv(
             raise
         head = None  # the csv module reads the whole file and says what is wrong
     if quoted and (head is None or not head.quotes_end_with_header(data)):
-        text = data[base:].decode("utf-8")
-        del data  # the bytes, the text and the cells would all be held at once
-        with _gc_paused():
-            parsed = _parse_text(text, path, n_bytes, progress, should_stop)
+        parsed = None
+        if use_pandas and head is not None and head.ragged is None:
+            watched = None if progress is None else _Monotone(progress)
+            parsed = read_with_pandas(data, head, path, n_bytes, watched, should_stop, quoted=True)
+            progress = watched  # if pandas declined, hold the bar where it left it
+        if parsed is None:
+            text = data[base:].decode("utf-8")
+            del data  # the bytes, the text and the cells would all be held at once
+            with _gc_paused():
+                parsed = _parse_text(text, path, n_bytes, progress, should_stop)
     else:
         if head.ragged is not None:
             raise head.ragged_error(path, index=head.ragged)

@@ -4,7 +4,10 @@
 path (:mod:`engine.csv_fast`) keep the cells of a file without quotes: the
 file's UTF-8 bytes and where each row starts and ends, split on demand.  A
 million rows of ten numbers take the file's size plus 16 MB instead of ten
-million Python strings.
+million Python strings.  The pandas path also keeps so the rows of a file whose
+quotes are all simple (:func:`engine.csv_fast.simple_quotes`: whole cells
+``"..."`` holding no delimiter, line break or quote): every quote there opens
+or closes a cell, so dropping them all unquotes every cell.
 """
 
 from __future__ import annotations
@@ -37,11 +40,13 @@ class ParsedCSV:
 
 
 class LineRows(Sequence):
-    """The data rows of a file without quotes, kept as its UTF-8 bytes.
+    """The data rows of a file without quotes (or with simple ones), kept as its UTF-8 bytes.
 
     ``rows[i]`` is a new list of str, the line split at the delimiter (the text
-    as read, spaces included); slices give lists of such lists.  Compares equal
-    to any sequence of the same rows.
+    as read, spaces included; with ``quoted``, its quotes dropped first, as the
+    csv module unquotes simple quoted cells); slices give lists of such lists.
+    Compares equal to any sequence of the same rows.  :meth:`lines` gives the
+    lines as written, quotes and all.
 
     Where each row starts and ends is given (the byte scan, which skips blank
     lines, knows it anyway) or, for rows that are every line of a span of the
@@ -49,7 +54,7 @@ class LineRows(Sequence):
     index ten million bytes of it that nobody may look at.
     """
 
-    __slots__ = ("_data", "_index", "_span", "_n", "_delimiter")
+    __slots__ = ("_data", "_index", "_span", "_n", "_delimiter", "_quoted")
 
     def __init__(self, data: bytes, starts: np.ndarray, ends: np.ndarray, delimiter: str):
         self._data = data
@@ -57,16 +62,23 @@ class LineRows(Sequence):
         self._span = None
         self._n = len(starts)
         self._delimiter = delimiter
+        self._quoted = False
 
     @classmethod
-    def every_line(cls, data: bytes, start: int, stop: int, n: int, delimiter: str) -> LineRows:
-        """The n lines of data[start:stop] (which ends with a line end or the data) as rows."""
+    def every_line(
+        cls, data: bytes, start: int, stop: int, n: int, delimiter: str, *, quoted: bool = False
+    ) -> LineRows:
+        """The n lines of data[start:stop] (which ends with a line end or the data) as rows.
+
+        ``quoted``: the lines' quotes are all simple, and dropped from the cells.
+        """
         rows = cls.__new__(cls)
         rows._data = data
         rows._index = None
         rows._span = (start, stop)
         rows._n = n
         rows._delimiter = delimiter
+        rows._quoted = quoted
         return rows
 
     def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +101,8 @@ class LineRows(Sequence):
             raise IndexError("row index out of range")
         starts, ends = self._bounds()
         line = self._data[starts[i] : ends[i]].decode("utf-8")
+        if self._quoted:
+            line = line.replace('"', "")
         return line.split(self._delimiter)
 
     def __iter__(self) -> Iterator[list[str]]:
@@ -110,6 +124,14 @@ class LineRows(Sequence):
 
     def lines(self, start: int, stop: int, step: int = 1, *, split: bool = False) -> list:
         """Rows start:stop:step as the raw text lines (or, with ``split``, lists of cells)."""
+        lines = self._texts(start, stop, step, unquote=split and self._quoted)
+        if split:
+            delimiter = self._delimiter
+            return [line.split(delimiter) for line in lines]
+        return lines
+
+    def _texts(self, start: int, stop: int, step: int = 1, *, unquote: bool = False) -> list:
+        """Rows start:stop:step as text lines, with ``unquote`` without their quotes."""
         starts, ends = self._bounds()
         starts = starts[start:stop:step].tolist()
         ends = ends[start:stop:step].tolist()
@@ -117,15 +139,11 @@ class LineRows(Sequence):
         if starts and step == 1:
             # One decode for the block when its rows are consecutive lines.
             text = data[starts[0] : ends[-1]].decode("utf-8")
-            lines = text.split("\n")
-            if len(lines) != len(starts):
-                lines = [data[a:b].decode("utf-8") for a, b in zip(starts, ends, strict=True)]
-        else:
-            lines = [data[a:b].decode("utf-8") for a, b in zip(starts, ends, strict=True)]
-        if split:
-            delimiter = self._delimiter
-            return [line.split(delimiter) for line in lines]
-        return lines
+            lines = (text.replace('"', "") if unquote else text).split("\n")
+            if len(lines) == len(starts):
+                return lines
+        lines = [data[a:b].decode("utf-8") for a, b in zip(starts, ends, strict=True)]
+        return [line.replace('"', "") for line in lines] if unquote else lines
 
     def column(self, j: int) -> list[str]:
         """Cell j of every row."""
@@ -136,7 +154,7 @@ class LineRows(Sequence):
             raise IndexError("column index out of range")
         delimiter, out, step = self._delimiter, [], 1 << 14
         for start in range(0, len(self), step):
-            lines = self.lines(start, min(start + step, len(self)))
+            lines = self._texts(start, min(start + step, len(self)), unquote=self._quoted)
             if j and 2 * j >= n_columns:  # split only as far as the cell, from the nearer end
                 out += [line.rsplit(delimiter, n_columns - j)[1] for line in lines]
             else:

@@ -40,7 +40,8 @@ class Table:
     ``rows`` keeps the text exactly as read (surrounding spaces included) so the
     labeled output repeats the input; everything interpreted (names, numbers,
     labels) is stripped.  It is a sequence of lists of str: a list, or for a
-    file read without quotes a :class:`~engine.csv_rows.LineRows`, which keeps
+    file read without quotes (or with quotes only around whole cells, like an
+    R export) a :class:`~engine.csv_rows.LineRows`, which keeps
     the file's bytes and splits a row when it is asked for (``rows[i]``,
     ``rows[a:b]``, iteration, ``len``, ``==`` with a list of lists).
 
@@ -233,7 +234,8 @@ def read_csv(
     512 KiB; every chunk of about 16 MiB of a big file read by pandas; every
     65536 rows of a file with quotes), never decreasing, and once at the
     end; ``should_stop()`` returning True raises InterruptedError.  A file
-    without quotes keeps its rows as the file's bytes
+    without quotes, or a big one with quotes only around whole cells, keeps its
+    rows as the file's bytes
     (:class:`engine.csv_rows.LineRows`).  Which path reads which file:
     :mod:`engine.csv_reader`.
     """

@@ -69,8 +69,9 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
 def _write_lines(file, rows: LineRows, delimiter: str, component, resp) -> None:
     """Each input line as it is, then component + 1, probability and the responsibilities.
 
-    The lines hold no quotes, line breaks or delimiters inside cells, so csv.writer
-    would write them unchanged; numbers are written as csv.writer writes them
+    The lines hold no line breaks or delimiters inside cells, and quotes only
+    around whole cells (the files the pandas route accepts), so each line is
+    valid CSV as written; numbers are written as csv.writer writes them
     (str, which for a float is repr), a block of rows per write.  Formatting
     floats is most of the time, so the probability reuses its p_k's text.
     """

@@ -20,13 +20,14 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from gui.app import freeze_startup_heap
 from gui.drawing import FRAME_INTERVAL_MS, DrawingMixin
+from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
 from gui.panels.fit_controller import FitMixin
 from gui.panels.selection_controller import SelectionMixin
 from gui.panels.selection_panel import evaluate_labels
 from gui.panels.window_actions import WindowActions, build_layout, build_menus
 from gui.playback import Playback
-from gui.worker import JobPool, subsample_rows
+from gui.worker import subsample_rows
 
 DEFAULT_DISPLAY_CAP = 20_000
 LIVE_DISPLAY_BUDGET = 5_000  # most points drawn per frame while EM streams

@@ -13,7 +13,8 @@ from engine.datasets import make_random_mixture, make_scenario
 from engine.em import FitSettings
 from engine.io import read_csv
 from engine.selection import Candidate, Selection
-from gui.worker import FitOutcome, JobPool, RunControl, SweepWorker, subsample_rows
+from gui.jobs import JobPool
+from gui.worker import FitOutcome, RunControl, SweepWorker, subsample_rows
 
 TIMEOUT_MS = 30_000
 

@@ -15,6 +15,8 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QSurfaceFormat
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from engine.sweep_pool import warm_up
+
 _open_crash_boxes: list[QMessageBox] = []
 _heap_frozen = False
 
@@ -76,6 +78,9 @@ def install_excepthook() -> None:
     sys.excepthook = _excepthook
 
 
+WARM_UP_DELAY_MS = 1500
+
+
 def run_gui(path: str | None = None) -> int:
     """Open the main window (with ``path`` loaded if given, else the demo data); return
     the exit status of the event loop.  A bad file shows its error and the demo data."""
@@ -87,6 +92,10 @@ def run_gui(path: str | None = None) -> int:
     window.show()
     if path:
         QTimer.singleShot(0, lambda: window.load_csv(path))
+    # The sweep's worker server starts once the window is up, off the GUI thread's
+    # way (its own process imports the engine): the first sweep then spreads over
+    # the cores at once, even on small data.
+    QTimer.singleShot(WARM_UP_DELAY_MS, warm_up)
     status = app.exec()
     return int(status)
 

@@ -57,6 +57,8 @@ class SelectionMixin:
         if selection is None:
             return
         self.selection = selection
+        # In grid order (worker processes deliver candidates as they finish).
+        self.candidates = list(selection.candidates)
         best = selection.best
         done = "cancelled" if selection.cancelled else "done"
         if best is None:

@@ -12,7 +12,7 @@ import pytest
 
 from engine.datasets import make_random_mixture
 from engine.selection import grid_order, select, select_iter
-from engine.sweep_pool import costliest_first, sweep_processes
+from engine.sweep_pool import costliest_first
 
 GRID_KS = [1, 2, 3]
 GRID_TYPES = ["full", "diag"]
@@ -101,10 +101,25 @@ def test_grid_order_sorts_by_type_then_k(X):
     ]
 
 
-def test_small_sweeps_stay_in_process_and_big_ones_spread():
-    assert sweep_processes(150, 4, 36) == 1  # iris: starting workers costs more than it saves
-    assert sweep_processes(100_000, 3, 1) == 1  # one candidate: nothing to spread
-    assert sweep_processes(100_000, 3, 40) == min(40, len(os.sched_getaffinity(0)))
+def test_small_sweeps_spread_only_once_the_worker_server_runs():
+    import subprocess
+    import sys
+
+    # A fresh process: no server yet, so only a big sweep is worth starting one for.
+    code = (
+        "import os\n"
+        "from engine import sweep_pool as p\n"
+        "cores = min(36, len(os.sched_getaffinity(0)))\n"
+        "assert p.sweep_processes(150, 4, 36) == 1, 'cold: iris stays here'\n"
+        "assert p.sweep_processes(100_000, 3, 40) == cores\n"
+        "p.warm_up()\n"
+        "assert p.sweep_processes(150, 4, 36) == cores, 'warm: iris spreads'\n"
+        "assert p.sweep_processes(10, 4, 36) == 1, 'tiny: stays here'\n"
+        "assert p.sweep_processes(100_000, 3, 1) == 1, 'one candidate: nothing to spread'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_costliest_candidates_start_first():

@@ -12,6 +12,7 @@ from window_driver import (
 )
 
 from engine.io import read_csv
+from engine.sweep_pool import warm_up
 from engine.writers import read_json
 
 
@@ -72,6 +73,9 @@ def test_a_failed_image_export_says_so(qtbot, window, tmp_path):
 
 
 def test_model_selection_sweep_and_candidate_click(qtbot, window):
+    # As in the application, the worker server runs: even this small sweep's candidates
+    # are fitted on worker processes and arrive in any order.
+    warm_up()
     generate(qtbot, window, "separated-2d", n=300, dim=2)
     fit(qtbot, window, k=3)  # a recorded fit, which the candidates then replace
     panel = window.selection_panel

@@ -17,65 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from csv_cases import assert_same, big_file
 
 from engine import csv_fast, csv_reader
 from engine.csv_reader import DataError, parse_csv
 from engine.io import read_csv
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def big_file(tmp_path, header, block, *, end="\n", encoding="utf-8", lines=(), n_rows=0):
-    """header + block (data lines) repeated past FAST_MIN_BYTES and to at least n_rows rows.
-
-    ``lines`` holds (data line index from 0, text) pairs that replace lines.
-    """
-    per_copy = sum(len(line) + len(end) for line in block)
-    # 1.25x: past the threshold still when '\r\n' become '\n'.
-    copies = max(5 * csv_fast.FAST_MIN_BYTES // (4 * per_copy), -(-n_rows // len(block)))
-    rows = block * copies
-    for index, text in lines:
-        rows[index] = text
-    text = (header + end if header is not None else "") + end.join(rows) + end
-    path = tmp_path / "big.csv"
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
-def outcome(path, **options):
-    try:
-        return parse_csv(path, **options)
-    except DataError as err:
-        return str(err)
-
-
-def bits(values):
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    return values.view(np.uint64)
-
-
-def assert_same(path, route="pandas"):
-    """parse_csv takes ``route`` and agrees with the byte scan on everything."""
-    ours = outcome(path)
-    scan = outcome(path, use_pandas=False)
-    if isinstance(ours, str) or isinstance(scan, str):
-        assert ours == scan
-        return ours
-    assert ours.route == route, f"read by {ours.route}, expected {route}"
-    assert scan.route == "scan"
-    assert ours.header == scan.header
-    assert ours.delimiter == scan.delimiter
-    assert ours.has_header == scan.has_header
-    assert ours.source_header == scan.source_header
-    assert len(ours.rows) == len(scan.rows)
-    for index in (0, 1, len(scan.rows) // 2, -2, -1):
-        assert ours.rows[index] == scan.rows[index]
-    assert ours.rows.lines(0, len(scan.rows)) == scan.rows.lines(0, len(scan.rows))
-    np.testing.assert_array_equal(ours.line_numbers, scan.line_numbers)
-    assert list(ours.numeric) == list(scan.numeric)
-    for name, values in scan.numeric.items():
-        np.testing.assert_array_equal(bits(ours.numeric[name]), bits(values), err_msg=name)
-    return ours
 
 
 def numbers(seed, n=40):

@@ -10,10 +10,11 @@ delimiter, line break or quote inside) leaves the file to the csv module.
 
 from __future__ import annotations
 
+import csv_cases
 import numpy as np
 import pytest
+from csv_cases import big_file, bits
 
-from engine import csv_fast
 from engine.csv_fast import simple_quotes
 from engine.csv_reader import DataError, parse_csv
 from engine.io import Table, read_csv
@@ -23,54 +24,9 @@ LATE_LINE = 700_001  # a physical line far into the file (the header is line 1)
 LATE = LATE_LINE - 2  # its data line index
 
 
-def big_file(tmp_path, header, block, *, end="\n", lines=(), n_rows=0, name="big.csv"):
-    """header + block (data lines) repeated past FAST_MIN_BYTES and to at least n_rows rows.
-
-    ``lines`` holds (data line index from 0, text) pairs that replace lines.
-    """
-    per_copy = sum(len(line) + len(end) for line in block)
-    copies = max(5 * csv_fast.FAST_MIN_BYTES // (4 * per_copy), -(-n_rows // len(block)))
-    rows = list(block) * copies
-    for index, text in lines:
-        rows[index] = text
-    path = tmp_path / name
-    path.write_bytes((header + end + end.join(rows) + end).encode("utf-8"))
-    return path
-
-
-def outcome(path, **options):
-    try:
-        return parse_csv(path, **options)
-    except DataError as err:
-        return str(err)
-
-
-def bits(values):
-    return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
-
-
 def assert_same(path, route="pandas"):
-    """parse_csv takes ``route`` and agrees with the csv module on everything."""
-    ours = outcome(path)
-    reference = outcome(path, use_pandas=False)
-    if isinstance(ours, str) or isinstance(reference, str):
-        assert ours == reference
-        return ours
-    assert ours.route == route, f"read by {ours.route}, expected {route}"
-    assert reference.route == "csv"
-    assert ours.header == reference.header
-    assert ours.delimiter == reference.delimiter
-    assert ours.has_header == reference.has_header
-    assert ours.source_header == reference.source_header
-    assert len(ours.rows) == len(reference.rows)
-    for index in (0, 1, len(reference.rows) // 2, -2, -1):
-        assert ours.rows[index] == reference.rows[index]
-    assert ours.rows == reference.rows
-    np.testing.assert_array_equal(ours.line_numbers, reference.line_numbers)
-    assert list(ours.numeric) == list(reference.numeric)
-    for name, values in reference.numeric.items():
-        np.testing.assert_array_equal(bits(ours.numeric[name]), bits(values), err_msg=name)
-    return ours
+    """For files with quotes the reference is the csv module."""
+    return csv_cases.assert_same(path, route, reference="csv")
 
 
 def numbers(seed, n=40):

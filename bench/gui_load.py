@@ -103,7 +103,7 @@ def frame_times(app, view_cls, n: int, frames: int) -> dict:
 
 
 def headless_iteration_time(X, settings) -> float:
-    from engine.em import fit_iter
+    from engine.fitting import fit_iter
 
     t = time.perf_counter()
     count = 0

@@ -4,8 +4,9 @@ Pure numpy / scipy / scikit-learn; never imports Qt.  Information criteria use
 scikit-learn's sign: lower is better.
 """
 
-from .em import FitError, FitResult, FitSettings, Snapshot, fit, fit_iter
+from .em import FitError, FitResult, FitSettings, Snapshot
 from .estimator import GaussianMixture
+from .fitting import fit, fit_iter
 from .mixture import Mixture
 from .selection import Candidate, Selection, best_candidate, select, select_iter
 

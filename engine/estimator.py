@@ -31,9 +31,9 @@ from .em import (
     DEFAULT_REG_COVAR,
     DEFAULT_TOL,
     FitSettings,
-    fit_iter,
     run_to_end,
 )
+from .fitting import fit_iter
 from .init import mixture_from_parameters
 from .mixture import Mixture, as_float_matrix
 

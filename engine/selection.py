@@ -1,7 +1,7 @@
 """Model order selection: a grid of (K, covariance type) candidates, scored and ranked.
 
 Every candidate is fitted from the best of several starts (screened on a
-subsample, refined on all the data; see :func:`engine.em.screen_starts`) and
+subsample, refined on all the data; see :func:`engine.fitting.screen_starts`) and
 scored by BIC, AIC and ICL with scikit-learn's sign: **lower is better**.
 
 A candidate can be fitted and still be nonsense.  The classic case is a column
@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .covariance import COVARIANCE_TYPES
-from .em import FitError, FitSettings, fit_iter, run_to_end
+from .em import FitError, FitSettings, run_to_end
+from .fitting import fit_iter
 from .mixture import Mixture, as_float_matrix
 from .sweep_pool import fit_in_processes, sweep_processes
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.em import FitError, FitSettings, Snapshot, fit_iter
+from engine.em import FitError, FitSettings, Snapshot
+from engine.fitting import fit_iter
 from engine.selection import Selection, best_candidate, grid_order, select_iter
 from engine.threads import single_threaded
 
@@ -150,7 +151,7 @@ class FitOutcome:
 
 
 class FitWorker(Worker):
-    """Runs ``engine.em.fit_iter`` and emits every snapshot (iteration 0 = the start).
+    """Runs ``engine.fitting.fit_iter`` and emits every snapshot (iteration 0 = the start).
 
     Parameters
     ----------

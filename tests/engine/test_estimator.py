@@ -17,7 +17,8 @@ from sklearn.preprocessing import StandardScaler
 from engine import GaussianMixture
 from engine.covariance import COVARIANCE_TYPES
 from engine.datasets import make_random_mixture, make_scenario
-from engine.em import FitSettings, fit
+from engine.em import FitSettings
+from engine.fitting import fit
 from engine.metrics import adjusted_rand
 
 

@@ -19,7 +19,8 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 from engine import GaussianMixture
 from engine.covariance import COVARIANCE_TYPES, n_parameters
-from engine.em import FitSettings, em_steps, fit_iter
+from engine.em import FitSettings, em_steps
+from engine.fitting import fit_iter
 from engine.mixture import Mixture
 
 N_STEPS = 10

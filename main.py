@@ -11,6 +11,7 @@ and column; never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 EXIT_BAD_INPUT = 2
@@ -52,7 +53,7 @@ def parse_components(spec: str) -> list[int]:
 
 
 def parse_covariance(spec: str) -> list[str]:
-    from engine.covariance import COVARIANCE_TYPES
+    from engine.model.covariance import COVARIANCE_TYPES
 
     if spec.strip().lower() == "all":
         return list(COVARIANCE_TYPES)
@@ -76,9 +77,9 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.datasets import SCENARIOS
-    from engine.init import INIT_METHODS
-    from engine.selection import SWEEP_N_INIT
+    from engine.data.datasets import SCENARIOS
+    from engine.em.starts import INIT_METHODS
+    from engine.selection.sweep import SWEEP_N_INIT
 
     parser = _Parser(prog="main.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -131,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_generate(args) -> int:
-    from engine import datasets
-    from engine.writers import write_array_csv
+    from engine.data import datasets
+    from engine.data.writers import write_array_csv
 
     try:
         if args.scenario == "random":
@@ -153,7 +154,7 @@ def command_generate(args) -> int:
 
 
 def _settings(args):
-    from engine.em import FitSettings
+    from engine.em.loop import FitSettings
 
     kwargs = {"init": args.init, "n_init": args.n_init, "random_state": args.seed}
     for name in ("max_iter", "tol", "reg_covar"):
@@ -173,7 +174,7 @@ def _label_column(args, table) -> str | None:
     feature it would make nonsense of the fit.  ``--label-column ''`` turns the
     guess off.
     """
-    from engine import io
+    from engine.data import tables as io
 
     if args.label_column is not None:
         return args.label_column or None
@@ -191,9 +192,77 @@ def _label_column(args, table) -> str | None:
     return guessed
 
 
+# --------------------------------------------------------------------------- text
+
+def _number(value: float, width: int) -> str:
+    return f"{value:>{width}.2f}" if math.isfinite(value) else f"{'-':>{width}}"
+
+
+def candidates_table(candidates, criterion: str, best) -> str:
+    """The candidates as an aligned table, the best marked with '*'."""
+    from engine.selection.report import SIGN_NOTE
+
+    head = (
+        f"  {'K':>3} {'covariance':<10} {'log-lik':>14} {'params':>7} "
+        f"{'BIC':>14} {'AIC':>14} {'ICL':>14} {'iter':>5}  status"
+    )
+    lines = [f"Candidates ({criterion.upper()}: {SIGN_NOTE})", head]
+    for c in candidates:
+        mark = "*" if c is best else " "
+        status = c.status if not c.reason else f"{c.status}: {c.reason}"
+        lines.append(
+            f"{mark} {c.n_components:>3} {c.covariance_type:<10} {_number(c.log_likelihood, 14)} "
+            f"{c.n_parameters:>7} {_number(c.bic, 14)} {_number(c.aic, 14)} "
+            f"{_number(c.icl, 14)} {c.n_iter:>5}  {status}"
+        )
+    return "\n".join(lines)
+
+
+def model_summary(best, feature_names, criterion: str) -> str:
+    mixture = best.mixture
+    lines = [
+        "",
+        f"Chosen model: K={best.n_components}, covariance={best.covariance_type} "
+        f"(lowest {criterion.upper()} = {best.score(criterion):.2f}; "
+        f"{'converged' if best.converged else 'NOT converged'} after {best.n_iter} iterations)",
+        f"  features: {', '.join(feature_names)}",
+    ]
+    for k in range(mixture.n_components):
+        mean = ", ".join(f"{v:.4g}" for v in mixture.means[k])
+        lines.append(f"  component {k + 1}: weight {mixture.weights[k]:.4f}, mean ({mean})")
+    return "\n".join(lines)
+
+
+def label_scores(X, true, best, seed) -> str:
+    """ARI / NMI / accuracy of the chosen model and of k-means against the true labels.
+
+    X : ndarray of shape (n, d); true : ndarray of shape (n,)
+    """
+    import numpy as np
+
+    from engine.metrics import kmeans_baseline, score_labels
+
+    predicted = best.mixture.predict(X)
+    mixture = score_labels(true, predicted)
+    n_classes = len(np.unique(true))
+    kmeans = score_labels(true, kmeans_baseline(X, n_classes, seed=seed))
+    return "\n".join(
+        [
+            "",
+            "Against the label column (k-means with K = number of classes as the baseline):",
+            f"  {'':<8} {'ARI':>7} {'NMI':>7} {'accuracy':>9}",
+            f"  {'mixture':<8} {mixture.ari:>7.4f} {mixture.nmi:>7.4f} {mixture.accuracy:>9.4f}",
+            f"  {'k-means':<8} {kmeans.ari:>7.4f} {kmeans.nmi:>7.4f} {kmeans.accuracy:>9.4f}",
+        ]
+    )
+
+
+
 def command_fit(args) -> int:
-    from engine import io, report, writers
-    from engine.selection import best_candidate, grid_order, select_iter
+    from engine.data import tables as io
+    from engine.data import writers
+    from engine.selection.report import model_json
+    from engine.selection.sweep import Selection, select_iter
 
     ks = parse_components(args.components)
     cov_types = parse_covariance(args.covariance)
@@ -215,23 +284,23 @@ def command_fit(args) -> int:
                 f"{candidate.covariance_type}: {candidate.status}",
                 file=sys.stderr,
             )
-    candidates = grid_order(candidates, cov_types)  # processes finish in any order
-    best = best_candidate(candidates, args.criterion)
+    selection = Selection.summarise(candidates, cov_types, args.criterion, total)
+    candidates, best = selection.candidates, selection.best
     if all(c.status == "failed" for c in candidates):
         # Nothing could even be fitted: the data cannot support the request.
         raise UsageError(f"{args.data}: {candidates[0].reason}")
-    print(report.candidates_table(candidates, args.criterion, best))
+    print(candidates_table(candidates, args.criterion, best))
     if best is None:
         print(f"error: {args.data}: no candidate gave a valid model", file=sys.stderr)
         return EXIT_NO_MODEL
-    print(report.model_summary(best, feature_names, args.criterion))
+    print(model_summary(best, feature_names, args.criterion))
     if true is not None:
-        print(report.label_scores(X, true, best, settings.random_state))
+        print(label_scores(X, true, best, settings.random_state))
     if args.output:
         writers.write_labeled_csv(args.output, table, best.mixture.predict_proba(X))
         print(f"wrote labeled CSV to {args.output}")
     if args.model:
-        writers.write_json_atomic(args.model, report.model_json(best, candidates, feature_names, X))
+        writers.write_json_atomic(args.model, model_json(best, candidates, feature_names, X))
         print(f"wrote model JSON to {args.model}")
     return 0
 

@@ -61,7 +61,7 @@ def frame_times(app, view_cls, n: int, frames: int) -> dict:
     from PySide6.QtCore import QCoreApplication, QEvent
     from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-    from engine.datasets import make_random_mixture
+    from engine.data.datasets import make_random_mixture
     from gui.main_window import DEFAULT_DISPLAY_CAP
     from gui.worker import subsample_rows
 
@@ -103,7 +103,7 @@ def frame_times(app, view_cls, n: int, frames: int) -> dict:
 
 
 def headless_iteration_time(X, settings) -> float:
-    from engine.fitting import fit_iter
+    from engine.em.fitting import fit_iter
 
     t = time.perf_counter()
     count = 0
@@ -117,8 +117,8 @@ def headless_iteration_time(X, settings) -> float:
 def event_loop_latency(app, chunk_size: int | None = None) -> dict:
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
-    from engine.datasets import make_random_mixture
-    from engine.em import FitSettings
+    from engine.data.datasets import make_random_mixture
+    from engine.em.loop import FitSettings
     from gui.main_window import MainWindow
     from gui.panels.data_sources import payload_from_dataset
 
@@ -319,7 +319,7 @@ def main(argv=None) -> int:
             print("  ", rows[-1], flush=True)
     if not args.quick and "latency" in only:
         if args.one_thread:
-            from engine import kernels
+            from engine.em import kernels
 
             kernels._MIN_ROWS_PER_THREAD = 1 << 62
         runs = []

@@ -88,8 +88,8 @@ def run_mclust(name: str, workdir: Path) -> dict:
 
 
 def run_ours(name: str, csv_path: Path) -> dict:
-    from engine import io
-    from engine.selection import select
+    from engine.data import tables as io
+    from engine.selection.sweep import select
 
     _, label, g_max = DATASETS[name]
     table = io.read_csv(str(csv_path))

@@ -11,7 +11,7 @@ Prints ONE table (and writes it, with the machine, to bench/results.md):
 * The selection sweep K = 1..10 x the four covariance types on n = 100,000, d = 3,
   ours in one process, on 2 worker processes (the default) and on 2 threads,
   against scikit-learn's grid (and R's mclustBIC where installed).
-* Loading a 1,000,000 x 10 CSV into a table: engine.io.read_csv (pandas' C parser
+* Loading a 1,000,000 x 10 CSV into a table: engine.data.tables.read_csv (pandas' C parser
   behind our checks), our numpy scanner alone, numpy.loadtxt and pandas.read_csv,
   each in its own subprocess, rounds interleaved in a rotating order; the values
   of ours and pandas' are checked to be bit for bit the same.
@@ -137,8 +137,8 @@ def case_name(n, d, K, covariance_type) -> str:
 
 def em_data(n, d, K, covariance_type, seed=0):
     """The data and the shared initial parameters of one case."""
-    from engine.datasets import make_random_mixture
-    from engine.init import initial_mixture
+    from engine.data.datasets import make_random_mixture
+    from engine.em.starts import initial_mixture
 
     X = make_random_mixture(n, d, K, seed=seed).X
     start = initial_mixture(X, K, covariance_type, "kmeans", 1e-6, seed)
@@ -147,7 +147,7 @@ def em_data(n, d, K, covariance_type, seed=0):
 
 def run_ours(X, start, iterations=EM_ITERATIONS) -> float:
     """EM from ``start`` for exactly ``iterations`` M-steps; the final mean log-likelihood."""
-    from engine.em import em_steps
+    from engine.em.loop import em_steps
 
     snapshots = em_steps(X, start, tol=-1.0, max_iter=iterations, reg_covar=1e-6)
     # tol < 0: never stop early, so both sides do the same work.
@@ -209,7 +209,7 @@ def bench_em_case(n, d, K, covariance_type, reps) -> dict:
 
 def bench_threads(n, d, K, covariance_type, reps) -> dict:
     """The same EM with the pass split on two threads (the default) and on one."""
-    from engine.threads import single_threaded
+    from engine.em.threads import single_threaded
 
     X, start = em_data(n, d, K, covariance_type)
     run_ours(X, start)
@@ -248,8 +248,8 @@ def bench_floor(n=1_000_000, K=5, reps=7) -> float:
 def child_em_memory(which: str, data_path: str, start_path: str) -> dict:
     import sklearn.mixture  # noqa: F401  (both children import the same modules)
 
-    import engine.em  # noqa: F401
-    from engine.mixture import Mixture
+    import engine.em.loop  # noqa: F401
+    from engine.model.mixture import Mixture
 
     saved = np.load(start_path)
     start = Mixture(
@@ -297,7 +297,7 @@ def bench_memory(workdir: Path, n: int) -> dict:
 
 
 def sweep_data(n):
-    from engine.datasets import make_random_mixture
+    from engine.data.datasets import make_random_mixture
 
     return make_random_mixture(n, 3, SWEEP_TRUE_K, seed=SWEEP_SEED)
 
@@ -307,8 +307,8 @@ def run_our_sweep(X, how: str):
     default in the application and the CLI: candidates on every core, here 2), or
     ``threads`` (candidates on two threads of one process, kept only to show why
     the engine uses processes)."""
-    from engine.covariance import COVARIANCE_TYPES
-    from engine.selection import select
+    from engine.model.covariance import COVARIANCE_TYPES
+    from engine.selection.sweep import select
 
     if how == "threads":
         return _sweep_on_threads(X)
@@ -322,10 +322,11 @@ def _sweep_on_threads(X):
 
     from threadpoolctl import threadpool_limits
 
-    from engine.covariance import COVARIANCE_TYPES
-    from engine.selection import best_candidate, fit_candidate, sweep_settings
-    from engine.sweep_pool import costliest_first
-    from engine.threads import single_threaded
+    from engine.em.threads import single_threaded
+    from engine.model.covariance import COVARIANCE_TYPES
+    from engine.selection.candidate import fit_candidate
+    from engine.selection.pool import costliest_first
+    from engine.selection.sweep import best_candidate, sweep_settings
 
     settings = sweep_settings().validate()
     variance = X.var(axis=0)
@@ -346,7 +347,7 @@ def run_sklearn_sweep(X, n_init: int, tol: float):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
-    from engine.covariance import COVARIANCE_TYPES
+    from engine.model.covariance import COVARIANCE_TYPES
 
     best = None
     for cov_type in COVARIANCE_TYPES:
@@ -410,8 +411,8 @@ def run_mclust(X, workdir: Path):
 
 
 def bench_selection(workdir: Path, n: int, with_sklearn: bool = True) -> dict:
-    from engine.em import DEFAULT_TOL
-    from engine.selection import SWEEP_N_INIT
+    from engine.em.loop import DEFAULT_TOL
+    from engine.selection.sweep import SWEEP_N_INIT
 
     dataset = sweep_data(n)
     X = dataset.X
@@ -449,17 +450,18 @@ def bench_selection(workdir: Path, n: int, with_sklearn: bool = True) -> dict:
 
 
 CSV_LOADERS = ("engine", "numpy", "pandas", "engine-scan")
-CSV_WARMUP_BYTES = 2 << 20  # over engine.csv_fast.FAST_MIN_BYTES: the warm-up takes the same path
+# Over engine.data.csv_fast.FAST_MIN_BYTES: the warm-up takes the same path.
+CSV_WARMUP_BYTES = 2 << 20
 
 
 def load_csv(loader: str, path: str):
     """What one loader makes of ``path``: a Table, a DataFrame or an array (timed)."""
-    import engine.io
+    import engine.data.tables
 
     if loader == "engine":
-        return engine.io.read_csv(path)
+        return engine.data.tables.read_csv(path)
     if loader == "engine-scan":  # the byte scan that pandas' C parser replaced for big files
-        from engine.csv_reader import parse_csv
+        from engine.data.csv_reader import parse_csv
 
         return parse_csv(path, use_pandas=False)
     if loader == "numpy":
@@ -481,10 +483,10 @@ def as_matrix(loader: str, loaded) -> np.ndarray:
 def child_csv(loader: str, path: str, warmup_path: str) -> dict:
     """One timed load in a fresh process, after one untimed load of a small file.
 
-    Timed (and its peak RSS): the call that reads the file (engine.io.read_csv,
+    Timed (and its peak RSS): the call that reads the file (engine.data.tables.read_csv,
     pandas.read_csv, numpy.loadtxt), not turning its result into one matrix.
     The warm-up pays the one-time costs (imports made on first use, such as
-    pandas inside engine.io.read_csv; thread pools; first-touch allocations)
+    pandas inside engine.data.tables.read_csv; thread pools; first-touch allocations)
     for every loader alike, so the timed load is the steady-state cost.
     """
     import hashlib
@@ -733,7 +735,7 @@ def build_rows(results: dict, quick: bool) -> list[list[str]]:
                     note += "; the scan reads small files and every file pandas declines"
             rows.append(
                 [
-                    f"CSV load, engine.io.read_csv vs {label}",
+                    f"CSV load, engine.data.tables.read_csv vs {label}",
                     f"{shape}, {size}",
                     load(ours),
                     load(ref),

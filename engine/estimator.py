@@ -26,16 +26,16 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .em import (
+from engine.em.fitting import fit_iter
+from engine.em.loop import (
     DEFAULT_MAX_ITER,
     DEFAULT_REG_COVAR,
     DEFAULT_TOL,
     FitSettings,
     run_to_end,
 )
-from .fitting import fit_iter
-from .init import mixture_from_parameters
-from .mixture import Mixture, as_float_matrix
+from engine.em.starts import mixture_from_parameters
+from engine.model.mixture import Mixture, as_float_matrix
 
 # scikit-learn's checks of the data, but for non-finite values: as_float_matrix names
 # the first one's row and column (its message still says "NaN", as the checks ask).

@@ -15,7 +15,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QSurfaceFormat
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from engine.sweep_pool import warm_up
+from engine.selection.pool import warm_up
 
 _open_crash_boxes: list[QMessageBox] = []
 _heap_frozen = False

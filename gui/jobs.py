@@ -114,7 +114,8 @@ class JobPool(QObject):
 
     def run_in_thread(self, fn: Callable, *args, cooperative: bool = False, **callbacks) -> Job:
         """Call ``fn(*args)`` on a new thread; with ``cooperative`` it also gets the
-        ``progress(done, total)`` and ``should_stop()`` keywords of ``engine.io.read_csv``."""
+        ``progress(done, total)`` and ``should_stop()`` keywords of
+        ``engine.data.tables.read_csv``."""
         return self.submit(CallWorker(fn, *args, cooperative=cooperative), **callbacks)
 
     @Slot(object)

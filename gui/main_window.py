@@ -62,7 +62,7 @@ class MainWindow(WindowActions, DrawingMixin, FitMixin, SelectionMixin, QMainWin
         self.display_cap = int(display_cap)
         self.data: DataPayload | None = None
         self.display_rows = np.empty(0, dtype=np.intp)
-        self._model = None  # the current model (engine.selection.Candidate) for export
+        self._model = None  # the current model (engine.selection.sweep.Candidate) for export
         self.candidates: list = []  # the last sweep's, on the current data
         self.selection = None
         self.message_box: QMessageBox | None = None

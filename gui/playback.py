@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.em import Snapshot
-from engine.mixture import Mixture
-from engine.selection import Candidate
+from engine.em.loop import Snapshot
+from engine.model.mixture import Mixture
+from engine.selection.candidate import Candidate
 
 DEFAULT_LABEL_BUDGET = 256 * 1024 * 1024  # bytes of display labels + confidences
 

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.em import FitError, FitSettings, Snapshot
-from engine.fitting import fit_iter
-from engine.selection import Selection, best_candidate, grid_order, select_iter
-from engine.threads import single_threaded
+from engine.em.fitting import fit_iter
+from engine.em.loop import FitError, FitSettings, Snapshot
+from engine.em.threads import single_threaded
+from engine.selection.sweep import Selection, select_iter
 
 
 class Cancelled(Exception):
@@ -151,7 +151,7 @@ class FitOutcome:
 
 
 class FitWorker(Worker):
-    """Runs ``engine.fitting.fit_iter`` and emits every snapshot (iteration 0 = the start).
+    """Runs ``engine.em.fitting.fit_iter`` and emits every snapshot (iteration 0 = the start).
 
     Parameters
     ----------
@@ -213,9 +213,9 @@ class FitWorker(Worker):
 
 
 class SweepWorker(Worker):
-    """Runs ``engine.selection.select_iter``; each ``snapshot`` is one ``Candidate``.
+    """Runs ``engine.selection.sweep.select_iter``; each ``snapshot`` is one ``Candidate``.
 
-    ``finished`` carries an ``engine.selection.Selection`` (``cancelled`` when
+    ``finished`` carries an ``engine.selection.sweep.Selection`` (``cancelled`` when
     stopped before the end of the grid).
     """
 
@@ -253,10 +253,7 @@ class SweepWorker(Worker):
                     break
         finally:
             sweep.close()
-        candidates = grid_order(candidates, self._types)
-        best = best_candidate(candidates, self._criterion)
-        cancelled = len(candidates) < total
-        return Selection(tuple(candidates), best, self._criterion, cancelled)
+        return Selection.summarise(candidates, self._types, self._criterion, total)
 
 
 class CallWorker(Worker):

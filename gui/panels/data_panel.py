@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.datasets import SCENARIOS
-from engine.io import DataError, Table
+from engine.data.datasets import SCENARIOS
+from engine.data.tables import DataError, Table
 from gui.panels.data_sources import (
     DEMO_SCENARIO,
     RANDOM_MIXTURE,

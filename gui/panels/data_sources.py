@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.datasets import make_random_mixture, make_scenario
-from engine.io import DataError, Table, guess_label_column, read_csv
+from engine.data.datasets import make_random_mixture, make_scenario
+from engine.data.tables import DataError, Table, guess_label_column, read_csv
 
 RANDOM_MIXTURE = "random mixture"
 GENERATED_LABEL = "label"

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.covariance import COVARIANCE_TYPES
-from engine.em import DEFAULT_MAX_ITER, DEFAULT_REG_COVAR, DEFAULT_TOL, FitSettings
-from engine.init import INIT_METHODS
+from engine.em.loop import DEFAULT_MAX_ITER, DEFAULT_REG_COVAR, DEFAULT_TOL, FitSettings
+from engine.em.starts import INIT_METHODS
+from engine.model.covariance import COVARIANCE_TYPES
 
 _COVARIANCE_TIPS = {
     "full": "each component has its own unrestricted covariance (rotated ellipses)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.selection import SWEEP_N_INIT, best_candidate
+from engine.selection.sweep import SWEEP_N_INIT, best_candidate
 from gui.worker import SweepWorker
 
 

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.covariance import COVARIANCE_TYPES
 from engine.metrics import align_labels, kmeans_baseline, score_labels
-from engine.selection import CRITERIA
+from engine.model.covariance import COVARIANCE_TYPES
+from engine.selection.candidate import CRITERIA
 
 SIGN_NOTE = "Lower is better (scikit-learn's sign; mclust shows the opposite)."
 _CRITERION_TIPS = {

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.report import model_json
-from engine.writers import write_json_atomic, write_labeled_csv
+from engine.data.writers import write_json_atomic, write_labeled_csv
+from engine.selection.report import model_json
 from gui.panels.data_panel import DataPanel
 from gui.panels.fit_panel import FitPanel
 from gui.panels.playback_bar import PlaybackBar

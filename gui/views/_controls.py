@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy
 
-from engine.geometry import mass_to_radius, sigma_to_mass
+from engine.geometry.ellipses import mass_to_radius, sigma_to_mass
 
 PICKER_CHARS = 8  # a feature picker shows this many characters and shrinks no further
 

@@ -1,13 +1,13 @@
 """The 2-D view's picture of one feature: a histogram of every row, the displayed
 points as a rug under the axis, and the mixture's density with its weighted
-components on top (the curves come from ``engine.geometry.density_1d``)."""
+components on top (the curves come from ``engine.geometry.ellipses.density_1d``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 
-from engine.geometry import density_1d
+from engine.geometry.ellipses import density_1d
 from gui.palette import component_colors
 
 DENSITY_GRID = 400

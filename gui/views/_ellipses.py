@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-from engine.geometry import ellipse_outlines
+from engine.geometry.ellipses import ellipse_outlines
 from gui.palette import component_colors, n_distinct_colors
 
 LEVEL_ALPHAS = (255, 170, 110)

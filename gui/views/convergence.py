@@ -2,7 +2,7 @@
 
 Two stacked plots share the iteration axis: the log-likelihood itself, and the
 size of its change on a log scale against the stopping threshold
-``tol * (1 + |l|)`` (the engine's relative test, ``engine.em.has_converged``, which
+``tol * (1 + |l|)`` (the engine's relative test, ``engine.em.loop.has_converged``, which
 also asks Aitken's estimate of the gain left to be under it: said in a tooltip), so
 one sees how far EM still is from stopping, not only that the curve has flattened.
 """

@@ -3,7 +3,7 @@ component's ellipses on the two chosen features; for one feature, a histogram wi
 the mixture density (``gui.views._density``).
 
 Every item is created once and updated in place: a frame of the animation costs
-one batch of outlines from ``engine.geometry`` (``gui.views._ellipses``) plus the
+one batch of outlines from ``engine.geometry.ellipses`` (``gui.views._ellipses``) plus the
 points whose colour changed (``gui.views._point_layer``).  The view range is set
 when the points are placed and never recomputed per frame (no auto-range).
 """

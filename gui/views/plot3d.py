@@ -1,7 +1,7 @@
 """The 3-D view: points coloured by component and one translucent ellipsoid each.
 
 Each ellipsoid is the unit sphere mesh, uploaded once, under the 4 x 4 map that
-``engine.ellipsoids.ellipsoid_transform`` gives; a frame only changes transforms and
+``engine.geometry.ellipsoids.ellipsoid_transform`` gives; a frame only changes transforms and
 point colours.
 
 The scene is the data box rescaled to a cube of half-width ``SCENE_HALF``: data far
@@ -20,8 +20,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMatrix4x4, QVector3D
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from engine.ellipsoids import ellipsoid_transform, unit_sphere_mesh
-from engine.geometry import marginal
+from engine.geometry.ellipses import marginal
+from engine.geometry.ellipsoids import ellipsoid_transform, unit_sphere_mesh
 from gui.palette import component_colors, n_distinct_colors, unfitted_color
 from gui.views._common import normalised_live_rows, same_live_rows
 from gui.views._controls import feature_picker

@@ -15,11 +15,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from engine import GaussianMixture
-from engine.covariance import COVARIANCE_TYPES
-from engine.datasets import make_random_mixture, make_scenario
-from engine.em import FitSettings
-from engine.fitting import fit
+from engine.data.datasets import make_random_mixture, make_scenario
+from engine.em.fitting import fit
+from engine.em.loop import FitSettings
 from engine.metrics import adjusted_rand
+from engine.model.covariance import COVARIANCE_TYPES
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.datasets import make_scenario
+from engine.data.datasets import make_scenario
 from engine.metrics import (
     LabelScores,
     adjusted_rand,

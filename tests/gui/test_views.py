@@ -19,7 +19,7 @@ from view_helpers import (
     _show,
 )
 
-from engine.geometry import ellipse_outline, marginal, mass_to_radius
+from engine.geometry.ellipses import ellipse_outline, marginal, mass_to_radius
 from gui.palette import component_colors, label_symbols
 from gui.views.plot2d import Plot2DView
 

@@ -18,8 +18,8 @@ from view_helpers import (
     _show,
 )
 
-from engine.ellipsoids import unit_sphere_mesh
-from engine.selection import Candidate
+from engine.geometry.ellipsoids import unit_sphere_mesh
+from engine.selection.candidate import Candidate
 from gui.palette import component_colors
 from gui.views.convergence import ConvergenceView
 from gui.views.plot3d import Plot3DView

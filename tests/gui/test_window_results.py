@@ -11,9 +11,9 @@ from window_driver import (
     generate,
 )
 
-from engine.io import read_csv
-from engine.sweep_pool import warm_up
-from engine.writers import read_json
+from engine.data.tables import read_csv
+from engine.data.writers import read_json
+from engine.selection.pool import warm_up
 
 
 def test_export_labeled_csv_and_model_json(qtbot, window, tmp_path):

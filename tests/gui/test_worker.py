@@ -9,10 +9,11 @@ import time
 import numpy as np
 import pytest
 
-from engine.datasets import make_random_mixture, make_scenario
-from engine.em import FitSettings
-from engine.io import read_csv
-from engine.selection import Candidate, Selection
+from engine.data.datasets import make_random_mixture, make_scenario
+from engine.data.tables import read_csv
+from engine.em.loop import FitSettings
+from engine.selection.candidate import Candidate
+from engine.selection.sweep import Selection
 from gui.jobs import JobPool
 from gui.worker import FitOutcome, RunControl, SweepWorker, subsample_rows
 
@@ -197,8 +198,8 @@ def test_a_big_sweep_runs_on_worker_processes_with_the_in_process_answers(qtbot,
     they must give what the sweep gives in-process, and leave no process behind."""
     import multiprocessing
 
-    from engine.selection import select
-    from engine.sweep_pool import sweep_processes
+    from engine.selection.pool import sweep_processes
+    from engine.selection.sweep import select
 
     X = make_random_mixture(30_000, 3, 3, separation=3.0, seed=2).X
     assert sweep_processes(*X.shape, 4) > 1 or multiprocessing.cpu_count() < 2

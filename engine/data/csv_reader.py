@@ -1,0 +1,345 @@
+"""Reading a delimited text file: decoding, choosing a path, the csv-module path.
+
+:func:`parse_csv` turns a file into the fields of :class:`engine.data.tables.Table`.  All
+paths start from the same head (:mod:`engine.data.csv_head`: the first
+:data:`~engine.data.csv_head.HEAD_RECORDS` records fix the delimiter, the number of
+fields, the header and which columns hold text), give every cell the meaning
+:mod:`engine.data.csv_cells` gives it, and so agree on cells, numbers (bit for bit),
+line numbers and errors:
+
+* a big file without quotes (over :data:`engine.data.csv_fast.FAST_MIN_BYTES`) is
+  read by pandas' C parser, in chunks on two threads, when pandas is installed
+  and the file is clean: every row has its fields, every cell of a numeric
+  column is a number (:mod:`engine.data.csv_fast`).  pandas is 2-4x faster than
+  numpy can be; anything it would read differently, or not at all, makes the
+  file go to the byte scan, which names what is wrong.
+* any other file without quotes is scanned as bytes, in blocks, on two threads
+  (:mod:`engine.data.csv_scan`): numpy finds the delimiters and parses every plain
+  number exactly as ``float()`` would; the other cells go through ``float()``.
+  Both keep the cells as the file's bytes (:class:`~engine.data.csv_rows.LineRows`).
+* a big file whose quotes are all simple (whole cells ``"..."`` without a
+  delimiter, line break or quote inside, as R's ``write.csv`` writes text) is
+  read by pandas too, on the same terms (:func:`engine.data.csv_fast.simple_quotes`);
+  its rows drop the quotes, as the csv module would.
+* any other file with quotes (or one of those pandas declines) goes through the
+  :mod:`csv` module, which knows quoting, and keeps its rows as lists of str.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gc
+import mmap
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+
+import numpy as np
+
+from engine.data.csv_cells import (
+    DataError,
+    cell_problem,
+    check_row_count,
+    is_text,
+    parse_column,
+    shown,
+    unique_names,
+)
+from engine.data.csv_fast import read_with_pandas
+from engine.data.csv_head import (
+    Head,
+    check_stop,
+    looks_like_header,
+    ragged_error,
+    read_records,
+    sniff_delimiter,
+)
+from engine.data.csv_rows import LineRows, ParsedCSV
+from engine.data.csv_scan import scan
+
+__all__ = [
+    "DataError",
+    "LineRows",
+    "ParsedCSV",
+    "cell_problem",
+    "is_text",
+    "parse_csv",
+    "read_bytes",
+    "shown",
+    "unique_names",
+]
+
+_NOT_SPACE = re.compile(rb"\S")
+# Files from 4 MiB on (two huge pages) are read into private memory the kernel may back
+# with huge pages.
+_HUGE_PAGE_READ_BYTES = 1 << 22
+_CR_BLOCK = 1 << 24  # bytes per block when line ends are made '\n'
+_HUGE_PAGES = hasattr(os, "preadv") and all(
+    hasattr(mmap, name) for name in ("MADV_HUGEPAGE", "MAP_PRIVATE", "MAP_ANONYMOUS")
+)
+
+
+def parse_csv(
+    path,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    use_pandas: bool = True,
+) -> ParsedCSV:
+    """Read a delimited text file; see :func:`engine.data.tables.read_csv`.
+
+    ``use_pandas=False`` keeps big files on the byte scan, or the csv module for a
+    file with quotes (for comparisons).
+    """
+    path = os.fsdecode(path)
+    data = _read_file(path)
+    n_bytes = len(data)
+    check_stop(should_stop, path)
+    data, base = _utf8(data, path)
+    if data.find(b"\r") != -1:
+        # '\r\n', '\r' and '\n' all end a line, as an editor counts them; csv's
+        # universal newlines make the same change inside quoted cells.
+        data = _unix_line_ends(data)
+    if not _NOT_SPACE.search(data, base):
+        raise DataError("is empty", path=path)
+    quoted = data.find(b'"', base) != -1
+    try:
+        head = Head.read(data, base, path)
+    except DataError:
+        if not quoted:
+            raise
+        head = None  # the csv module reads the whole file and says what is wrong
+    if quoted and (head is None or not head.quotes_end_with_header(data)):
+        parsed = None
+        if use_pandas and head is not None and head.ragged is None:
+            watched = None if progress is None else _Monotone(progress)
+            parsed = read_with_pandas(data, head, path, n_bytes, watched, should_stop, quoted=True)
+            progress = watched  # if pandas declined, hold the bar where it left it
+        if parsed is None:
+            text = data[base:].decode("utf-8")
+            del data  # the bytes, the text and the cells would all be held at once
+            with _gc_paused():
+                parsed = _parse_text(text, path, n_bytes, progress, should_stop)
+    else:
+        if head.ragged is not None:
+            raise head.ragged_error(path, index=head.ragged)
+        parsed = _read_unquoted(data, head, path, n_bytes, progress, should_stop, use_pandas)
+    if progress is not None:
+        progress(n_bytes, n_bytes)
+    return parsed
+
+
+def _read_unquoted(data, head, path, n_bytes, progress, should_stop, use_pandas) -> ParsedCSV:
+    """pandas for a big clean file, else (or when pandas declines) the byte scan."""
+    if use_pandas:
+        watched = None if progress is None else _Monotone(progress)
+        parsed = read_with_pandas(data, head, path, n_bytes, watched, should_stop)
+        if parsed is not None:
+            return parsed
+        progress = watched  # the scan starts again from 0: hold the bar where pandas left it
+    return scan(data, head, path, n_bytes, progress, should_stop)
+
+
+class _Monotone:
+    """A progress callback that never reports less than it already did."""
+
+    def __init__(self, progress):
+        self._progress = progress
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self._done = max(self._done, done)
+        self._progress(self._done, total)
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while millions of cell lists are made.
+
+    Each batch of new lists triggers a collection that walks all the older ones,
+    which makes reading three times slower; none of them can be garbage.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# --- bytes and text ---------------------------------------------------------------------
+
+
+def read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as err:
+        raise DataError(err.strerror or str(err), path=path) from err
+
+
+def _read_file(path: str):
+    """The file's bytes: bytes, or for a big file an mmap.mmap of private memory.
+
+    Both have what the readers use (slices as bytes, find, rfind, len, the buffer
+    protocol).  The kernel backs a big private mapping with huge pages when
+    asked: reading 100 MB into it takes a third of the time of ``file.read()``,
+    whose fresh buffer costs a page fault every 4 KiB.
+    """
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size < _HUGE_PAGE_READ_BYTES or not _HUGE_PAGES:
+                return file.read()
+            return _read_into_huge_pages(file, size)
+    except OSError as err:
+        raise DataError(err.strerror or str(err), path=path) from err
+
+
+def _private_buffer(size: int) -> mmap.mmap:
+    """size bytes of private memory, backed by huge pages where the kernel has them."""
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    buffer.madvise(mmap.MADV_HUGEPAGE)
+    return buffer
+
+
+def _read_into_huge_pages(file, size: int):
+    """The file in a private anonymous mapping, its two halves read side by side.
+
+    Two threads copy from the page cache about twice as fast as one.
+    """
+    buffer = _private_buffer(size)
+    fd = file.fileno()
+    middle = size // 2 & -(1 << 21)  # on a huge-page boundary
+    with memoryview(buffer) as view, ThreadPoolExecutor(1) as helper:
+        second = helper.submit(_read_range, fd, view, middle, size)
+        first_end = _read_range(fd, view, 0, middle)
+        second_end = second.result()
+    done = first_end if first_end < middle else second_end
+    return buffer if done == size else buffer[:done]  # the file shrank meanwhile
+
+
+def _read_range(fd: int, view: memoryview, start: int, stop: int) -> int:
+    """Read the file's bytes start:stop into view[start:stop]; where the file ended."""
+    while start < stop and (got := os.preadv(fd, [view[start:stop]], start)):
+        start += got
+    return start
+
+
+def _unix_line_ends(data):
+    """data with every '\\r\\n' and lone '\\r' made '\\n'.
+
+    bytes.replace for bytes; for a big file's mapping, numpy in blocks on two
+    threads into a new mapping: bytes.replace copies line by line, 0.2 s for a
+    million '\\r\\n', five times as long.
+    """
+    if isinstance(data, bytes):
+        return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    text = np.frombuffer(data, np.uint8)
+    blocks = [(lo, min(lo + _CR_BLOCK, len(text))) for lo in range(0, len(text), _CR_BLOCK)]
+    with ThreadPoolExecutor(2) as pool:
+        returns = list(pool.map(partial(_carriage_returns, text), blocks))
+        kept = [hi - lo - len(pairs) for (lo, hi), (pairs, _) in zip(blocks, returns, strict=True)]
+        out = _private_buffer(sum(kept))
+        starts = np.cumsum([0, *kept[:-1]]).tolist()
+        compact = partial(_drop_carriage_returns, text, np.frombuffer(out, np.uint8))
+        list(pool.map(compact, blocks, returns, starts))
+    return out
+
+
+def _carriage_returns(text: np.ndarray, block: tuple[int, int]):
+    """Offsets of the '\\r's of text[lo:hi] before a '\\n', and of the others (text: (n,) uint8)."""
+    lo, hi = block
+    found = np.flatnonzero(text[lo:hi] == 13) + lo
+    after = np.minimum(found + 1, len(text) - 1)
+    pair = (text[after] == 10) & (found + 1 < len(text))
+    return found[pair], found[~pair]
+
+
+def _drop_carriage_returns(text, out, block, returns, start) -> None:
+    """Copy text[lo:hi] to out[start:] without its '\\r\\n' '\\r's, its lone '\\r' as '\\n'."""
+    (lo, hi), (pairs, lone) = block, returns
+    keep = np.ones(hi - lo, dtype=bool)
+    keep[pairs - lo] = False
+    out[start : start + hi - lo - len(pairs)] = text[lo:hi][keep]  # 3x np.compress(out=)
+    out[start + lone - lo - np.searchsorted(pairs, lone)] = 10
+
+
+def _utf8(data, path: str) -> tuple[bytes, int]:
+    """The file as UTF-8 bytes (or an mmap of them) and the offset of its text (after a BOM).
+
+    Sniffs as before: UTF-16 with a BOM, else UTF-8 (with or without BOM), else
+    latin-1, in which every byte decodes.
+    """
+    start = data[:4]
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Windows' "Unicode text" export: its NUL bytes are text, not binary.
+        try:
+            return data[:].decode("utf-16").encode("utf-8"), 0
+        except UnicodeDecodeError:
+            pass
+    if data.find(b"\x00") != -1:
+        raise DataError("is not a text CSV file (it contains NUL bytes)", path=path)
+    if _is_ascii(data) or _is_utf8(data):
+        return data, len(codecs.BOM_UTF8) if start.startswith(codecs.BOM_UTF8) else 0
+    # Excel on Western Windows writes cp1252/latin-1.
+    return data[:].decode("latin-1").encode("utf-8"), 0
+
+
+def _is_ascii(data) -> bool:
+    if isinstance(data, bytes):
+        return data.isascii()
+    return int(np.frombuffer(data, np.uint8).max(initial=0)) < 0x80
+
+
+def _is_utf8(data: bytes, step: int = 1 << 24) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), step):
+            decoder.decode(data[start : start + step])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# --- the csv-module path (files with quotes) ------------------------------------------
+
+
+def _parse_text(text, path, n_bytes, progress, should_stop) -> ParsedCSV:
+    delimiter = sniff_delimiter(text)
+    decimal_comma = delimiter != ","
+    records, lines, counts = read_records(text, delimiter, path, n_bytes, progress, should_stop)
+    if not records:
+        raise DataError("is empty", path=path)
+    del text
+
+    differs = counts != counts[0]
+    ragged = int(np.argmax(differs)) if differs.any() else None
+    has_header = looks_like_header(records[:ragged], decimal_comma)
+    if ragged is not None:
+        raise ragged_error(len(records[ragged]), records, lines, ragged, has_header, path)
+    header_cells = records[0]
+    if has_header:
+        names = [cell.strip() or f"column_{j + 1}" for j, cell in enumerate(records[0])]
+        header = unique_names(names)
+        header_line = lines[0]
+        records, lines = records[1:], lines[1:]
+    else:
+        header = [f"column_{j + 1}" for j in range(len(records[0]))]
+    check_row_count(len(records), header_line if has_header else None, lines, path)
+
+    numeric = {}
+    for name, cells in zip(header, zip(*records, strict=True), strict=True):
+        check_stop(should_stop, path)
+        values = parse_column(cells, decimal_comma)
+        if values is not None and not np.isnan(values).all():
+            numeric[name] = values
+    source = tuple(header_cells) if has_header else None
+    return ParsedCSV(
+        path, header, records, numeric, delimiter, has_header, lines, source, route="csv"
+    )

@@ -1,0 +1,147 @@
+"""One EM iteration, split where the speed work can swap the kernel.
+
+E-step pass: for each chunk of rows, the weighted log-densities of every
+component, their log-sum-exp, the responsibilities, and the sufficient
+statistics about each component's current mean, all by the matrix-product
+kernel of :mod:`engine.em.kernels`.  M-step: new parameters from the summed
+statistics alone.  Data never needs to be in memory twice, so a memory-mapped
+array flows through the same loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.em import kernels
+from engine.em.kernel_plan import make_plan
+from engine.em.threads import blas_single_thread
+from engine.model import covariance as cov_mod
+from engine.model.covariance import SufficientStatistics
+from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
+
+# A component whose summed responsibility falls below this many points has
+# nothing left to estimate a covariance from: it is re-seeded (see m_step).
+EMPTY_COMPONENT_MASS = 1e-3
+
+
+@dataclass
+class EStepResult:
+    """What one pass over the data yields.
+
+    Attributes
+    ----------
+    stats : SufficientStatistics
+    total_log_likelihood : float
+    map_log_resp_sum : float        sum_i log r_{i, argmax_k r_ik} (for ICL)
+    display_labels : ndarray of shape (m,), int16    hard labels of the named rows
+    display_confidence : ndarray of shape (m,), float32   their largest responsibility
+    """
+
+    stats: SufficientStatistics
+    total_log_likelihood: float
+    map_log_resp_sum: float
+    display_labels: np.ndarray
+    display_confidence: np.ndarray
+
+
+def e_step_pass(
+    X: np.ndarray,
+    mixture: Mixture,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    display_rows: np.ndarray | None = None,
+) -> EStepResult:
+    """E-step over X in chunks, accumulating the M-step's statistics.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float64
+    mixture : the current parameters
+    display_rows : sorted int ndarray of shape (m,) or None
+        Rows whose hard label and confidence the caller wants (the points on screen).
+    """
+    shift = np.array(mixture.means)
+    stats = SufficientStatistics.zeros(shift, mixture.covariance_type)
+    if display_rows is None:
+        display_rows = np.empty(0, dtype=np.intp)
+    display_labels = np.empty(display_rows.shape[0], dtype=np.int16)
+    display_confidence = np.empty(display_rows.shape[0], dtype=np.float32)
+    plan = make_plan(
+        mixture.means,
+        mixture.precisions_cholesky,
+        np.log(mixture.weights),
+        mixture.covariance_type,
+    )
+    result = kernels.run_pass(X, plan, chunk_size, display_rows, display_labels, display_confidence)
+    stats.resp_sum, stats.first, stats.second = kernels.statistics_about(plan, result.sums, shift)
+    stats.n_samples = X.shape[0]
+    total = result.total_log_likelihood
+    map_log_resp = result.map_log_resp_sum
+    return EStepResult(stats, float(total), float(map_log_resp), display_labels, display_confidence)
+
+
+def m_step(
+    stats: SufficientStatistics,
+    covariance_type: str,
+    reg_covar: float,
+) -> tuple[Mixture, list[str]]:
+    """New parameters from summed statistics; re-seeds emptied components.
+
+    A component that lost (almost) all its responsibility has no data to
+    estimate a covariance from.  Rather than carry a NaN or a covariance at the
+    ``reg_covar`` floor, it takes over half of the heaviest component: that
+    component's covariance, half its weight, and a mean one standard deviation
+    along its principal axis (the heavy one moves the other way).  The event is
+    reported in words; the log-likelihood may drop at that iteration.
+
+    Returns
+    -------
+    mixture : Mixture
+    events : list of str, what happened that a user should know
+    """
+    # Small LAPACK calls (Cholesky, triangular inverse per component): BLAS threads
+    # would only spin.
+    with blas_single_thread():
+        return _m_step(stats, covariance_type, reg_covar)
+
+
+def _m_step(stats, covariance_type, reg_covar):
+    resp_sum = stats.resp_sum
+    n_total = resp_sum.sum()
+    empty = resp_sum < EMPTY_COMPONENT_MASS
+    # The tiny offset keeps the arithmetic finite; emptied components are replaced below.
+    safe_sum = resp_sum + 10 * np.finfo(float).eps
+    means, scatter = cov_mod.centered_second_moments(stats, safe_sum)
+    covariances = cov_mod.estimate_covariances(scatter, safe_sum, covariance_type, reg_covar)
+    weights = safe_sum / safe_sum.sum()
+    events: list[str] = []
+    if np.any(empty):
+        if np.all(empty) or n_total <= 0:
+            raise cov_mod.SingularCovarianceError(None, reg_covar)
+        for k in np.flatnonzero(empty):
+            donor = int(np.argmax(np.where(empty, -np.inf, weights)))
+            means, covariances, weights = _split_component(
+                means, covariances, weights, donor, k, covariance_type
+            )
+            events.append(
+                f"component {k + 1} lost all its points; re-seeded by splitting "
+                f"component {donor + 1} along its principal axis"
+            )
+    mixture = Mixture(weights, means, covariances, covariance_type, reg_covar=reg_covar)
+    return mixture, events
+
+
+def _split_component(means, covariances, weights, donor, target, covariance_type):
+    full = cov_mod.to_full(covariances, covariance_type, means.shape[0], means.shape[1])
+    eigvals, eigvecs = np.linalg.eigh(full[donor])
+    offset = np.sqrt(max(eigvals[-1], 0.0)) * eigvecs[:, -1]
+    means = means.copy()
+    covariances = covariances.copy()
+    weights = weights.copy()
+    means[target] = means[donor] + offset
+    means[donor] = means[donor] - offset
+    if covariance_type != "tied":
+        covariances[target] = covariances[donor]
+    weights[target] = weights[donor] = weights[donor] / 2.0 + weights[target] / 2.0
+    return means, covariances, weights / weights.sum()

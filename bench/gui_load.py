@@ -319,7 +319,7 @@ def main(argv=None) -> int:
             print("  ", rows[-1], flush=True)
     if not args.quick and "latency" in only:
         if args.one_thread:
-            from engine.em import kernels
+            from engine.kernels import estep as kernels
 
             kernels._MIN_ROWS_PER_THREAD = 1 << 62
         runs = []

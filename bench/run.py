@@ -209,7 +209,7 @@ def bench_em_case(n, d, K, covariance_type, reps) -> dict:
 
 def bench_threads(n, d, K, covariance_type, reps) -> dict:
     """The same EM with the pass split on two threads (the default) and on one."""
-    from engine.em.threads import single_threaded
+    from engine.kernels.threads import single_threaded
 
     X, start = em_data(n, d, K, covariance_type)
     run_ours(X, start)
@@ -322,7 +322,7 @@ def _sweep_on_threads(X):
 
     from threadpoolctl import threadpool_limits
 
-    from engine.em.threads import single_threaded
+    from engine.kernels.threads import single_threaded
     from engine.model.covariance import COVARIANCE_TYPES
     from engine.selection.candidate import fit_candidate
     from engine.selection.pool import costliest_first

@@ -178,9 +178,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.means_ = np.array(mixture.means)
         self.covariances_ = np.array(mixture.covariances)
         self.precisions_cholesky_ = np.array(mixture.precisions_cholesky)
-        self.precisions_ = _precisions_from_cholesky(
-            self.precisions_cholesky_, self.covariance_type
-        )
+        self.precisions_ = mixture.structure.layout.precision_matrices(self.precisions_cholesky_)
         self.converged_ = bool(snapshot.converged)
         self.n_iter_ = int(snapshot.iteration)
         self.lower_bound_ = float(snapshot.log_likelihood)
@@ -233,11 +231,3 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
 def _run(X, settings: FitSettings, start: Mixture | None):
     return run_to_end(fit_iter(X, settings, start=start))
-
-
-def _precisions_from_cholesky(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
-    if covariance_type == "full":
-        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
-    if covariance_type == "tied":
-        return prec_chol @ prec_chol.T
-    return prec_chol**2

@@ -30,7 +30,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.em.fitting import fit_iter
 from engine.em.loop import FitError, FitSettings, Snapshot
-from engine.em.threads import single_threaded
+from engine.kernels.threads import single_threaded
 from engine.selection.sweep import Selection, select_iter
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.em.loop import FitError, FitResult, FitSettings, Snapshot, em_steps, run_to_end
 from engine.em.starts import initial_mixture
-from engine.model import covariance as cov_mod
+from engine.model.covariance import SingularCovarianceError
 from engine.model.mixture import Mixture, as_float_matrix
 
 
@@ -30,7 +30,7 @@ def _start(X: np.ndarray, settings: FitSettings, random_state, feature_scale=Non
             settings.chunk_size,
             feature_scale,
         )
-    except cov_mod.SingularCovarianceError as err:
+    except SingularCovarianceError as err:
         raise FitError(f"at initialisation, {err}") from None
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from engine.em.starts import check_init
 from engine.em.steps import e_step_pass, m_step
-from engine.model import covariance as cov_mod
+from engine.model.covariance import SingularCovarianceError, check_covariance_type
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture, information_criteria
 
 DEFAULT_TOL = 1e-6
@@ -61,7 +61,7 @@ class FitSettings:
     def validate(self) -> FitSettings:
         if int(self.n_components) != self.n_components or self.n_components < 1:
             raise ValueError(f"n_components must be a positive integer; got {self.n_components}")
-        cov_mod.check_covariance_type(self.covariance_type)
+        check_covariance_type(self.covariance_type)
         check_init(self.init)
         if not (self.tol >= 0):
             raise ValueError(f"tol must be >= 0; got {self.tol}")
@@ -234,8 +234,8 @@ def em_steps(
         if stop_reason is not None:
             return
         try:
-            mixture, events = m_step(result.stats, mixture.covariance_type, reg_covar)
-        except cov_mod.SingularCovarianceError as err:
+            mixture, events = m_step(result.stats, mixture.structure, reg_covar, mixture)
+        except SingularCovarianceError as err:
             raise FitError(f"at iteration {iteration + 1}, {err}") from None
         before, previous = previous, mean_ll
         iteration += 1

@@ -23,8 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from engine.em.steps import m_step
-from engine.model import covariance as cov_mod
-from engine.model.covariance import SufficientStatistics
+from engine.model.covariance import SufficientStatistics, scatter_about, structure_of
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random-from-data")
@@ -125,12 +124,18 @@ def mixture_from_resp(
     X : ndarray of shape (n, d)
     resp : ndarray of shape (n, K)
     """
-    resp_sum = resp.sum(axis=0) + 10 * np.finfo(float).eps
-    means = (resp.T @ X) / resp_sum[:, None]
-    stats = SufficientStatistics.zeros(means, covariance_type)
-    for a in range(0, X.shape[0], chunk_size):
-        stats.accumulate(X[a : a + chunk_size], resp[a : a + chunk_size])
-    mixture, _ = m_step(stats, covariance_type, reg_covar)
+    structure = structure_of(covariance_type)
+    weighted_sum = resp.T @ X
+    resp_sum = resp.sum(axis=0)
+    means = weighted_sum / (resp_sum + 10 * np.finfo(float).eps)[:, None]
+    stats = SufficientStatistics(
+        shift=means,
+        resp_sum=resp_sum,
+        first=weighted_sum - resp_sum[:, None] * means,
+        second=scatter_about(X, resp, means, structure.layout.quadratic, chunk_size),
+        n_samples=X.shape[0],
+    )
+    mixture, _ = m_step(stats, structure, reg_covar)
     return mixture
 
 
@@ -155,7 +160,7 @@ def initial_mixture(
         alike instead of following the one with the largest spread.
     """
     check_init(method)
-    cov_mod.check_covariance_type(covariance_type)
+    structure_of(covariance_type)  # a bad name fails before any work
     check_enough_points(X, n_components)
     rng = np.random.default_rng(random_state)
     if method == "random":
@@ -204,9 +209,8 @@ def mixture_from_parameters(
     means = np.atleast_2d(np.asarray(means, dtype=float))
     n_components, n_features = means.shape
     if precisions is not None and covariances is None:
-        covariances = cov_mod.covariances_from_precisions(
-            np.asarray(precisions, dtype=float), covariance_type
-        )
+        layout = structure_of(covariance_type).layout
+        covariances = layout.from_precisions(np.asarray(precisions, dtype=float))
     if weights is None or covariances is None:
         if X is None:
             raise ValueError("weights and covariances must be given when no data is")

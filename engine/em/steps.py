@@ -3,7 +3,7 @@
 E-step pass: for each chunk of rows, the weighted log-densities of every
 component, their log-sum-exp, the responsibilities, and the sufficient
 statistics about each component's current mean, all by the matrix-product
-kernel of :mod:`engine.em.kernels`.  M-step: new parameters from the summed
+kernel of :mod:`engine.kernels.estep`.  M-step: new parameters from the summed
 statistics alone.  Data never needs to be in memory twice, so a memory-mapped
 array flows through the same loop.
 """
@@ -14,11 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.em import kernels
-from engine.em.kernel_plan import make_plan
-from engine.em.threads import blas_single_thread
-from engine.model import covariance as cov_mod
-from engine.model.covariance import SufficientStatistics
+from engine.kernels import estep as kernels
+from engine.kernels.plan import make_plan
+from engine.kernels.threads import blas_single_thread
+from engine.model.covariance import (
+    SingularCovarianceError,
+    Structure,
+    SufficientStatistics,
+    centered_second_moments,
+)
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 # A component whose summed responsibility falls below this many points has
@@ -62,7 +66,6 @@ def e_step_pass(
         Rows whose hard label and confidence the caller wants (the points on screen).
     """
     shift = np.array(mixture.means)
-    stats = SufficientStatistics.zeros(shift, mixture.covariance_type)
     if display_rows is None:
         display_rows = np.empty(0, dtype=np.intp)
     display_labels = np.empty(display_rows.shape[0], dtype=np.int16)
@@ -71,11 +74,11 @@ def e_step_pass(
         mixture.means,
         mixture.precisions_cholesky,
         np.log(mixture.weights),
-        mixture.covariance_type,
+        mixture.structure.layout,
     )
     result = kernels.run_pass(X, plan, chunk_size, display_rows, display_labels, display_confidence)
-    stats.resp_sum, stats.first, stats.second = kernels.statistics_about(plan, result.sums, shift)
-    stats.n_samples = X.shape[0]
+    resp_sum, first, second = kernels.statistics_about(plan, result.sums, shift)
+    stats = SufficientStatistics(shift, resp_sum, first, second, n_samples=X.shape[0])
     total = result.total_log_likelihood
     map_log_resp = result.map_log_resp_sum
     return EStepResult(stats, float(total), float(map_log_resp), display_labels, display_confidence)
@@ -83,8 +86,9 @@ def e_step_pass(
 
 def m_step(
     stats: SufficientStatistics,
-    covariance_type: str,
+    structure: Structure,
     reg_covar: float,
+    previous: Mixture | None = None,
 ) -> tuple[Mixture, list[str]]:
     """New parameters from summed statistics; re-seeds emptied components.
 
@@ -95,6 +99,10 @@ def m_step(
     along its principal axis (the heavy one moves the other way).  The event is
     reported in words; the log-likelihood may drop at that iteration.
 
+    ``previous`` (the parameters the statistics were computed under) is where
+    an iterative M-step starts, so that it never lowers the expected
+    complete-data log-likelihood.
+
     Returns
     -------
     mixture : Mixture
@@ -103,45 +111,44 @@ def m_step(
     # Small LAPACK calls (Cholesky, triangular inverse per component): BLAS threads
     # would only spin.
     with blas_single_thread():
-        return _m_step(stats, covariance_type, reg_covar)
+        return _m_step(stats, structure, reg_covar, previous)
 
 
-def _m_step(stats, covariance_type, reg_covar):
+def _m_step(stats, structure, reg_covar, previous):
     resp_sum = stats.resp_sum
     n_total = resp_sum.sum()
     empty = resp_sum < EMPTY_COMPONENT_MASS
     # The tiny offset keeps the arithmetic finite; emptied components are replaced below.
     safe_sum = resp_sum + 10 * np.finfo(float).eps
-    means, scatter = cov_mod.centered_second_moments(stats, safe_sum)
-    covariances = cov_mod.estimate_covariances(scatter, safe_sum, covariance_type, reg_covar)
+    means, scatter = centered_second_moments(stats, safe_sum)
+    current = None if previous is None else previous.covariances
+    covariances = structure.estimate(scatter, safe_sum, reg_covar, current)
     weights = safe_sum / safe_sum.sum()
     events: list[str] = []
     if np.any(empty):
         if np.all(empty) or n_total <= 0:
-            raise cov_mod.SingularCovarianceError(None, reg_covar)
+            raise SingularCovarianceError(None, reg_covar)
         for k in np.flatnonzero(empty):
             donor = int(np.argmax(np.where(empty, -np.inf, weights)))
             means, covariances, weights = _split_component(
-                means, covariances, weights, donor, k, covariance_type
+                means, covariances, weights, donor, k, structure.layout
             )
             events.append(
                 f"component {k + 1} lost all its points; re-seeded by splitting "
                 f"component {donor + 1} along its principal axis"
             )
-    mixture = Mixture(weights, means, covariances, covariance_type, reg_covar=reg_covar)
+    mixture = Mixture(weights, means, covariances, structure.name, reg_covar=reg_covar)
     return mixture, events
 
 
-def _split_component(means, covariances, weights, donor, target, covariance_type):
-    full = cov_mod.to_full(covariances, covariance_type, means.shape[0], means.shape[1])
+def _split_component(means, covariances, weights, donor, target, layout):
+    full = layout.to_full(covariances, means.shape[0], means.shape[1])
     eigvals, eigvecs = np.linalg.eigh(full[donor])
     offset = np.sqrt(max(eigvals[-1], 0.0)) * eigvecs[:, -1]
     means = means.copy()
-    covariances = covariances.copy()
     weights = weights.copy()
     means[target] = means[donor] + offset
     means[donor] = means[donor] - offset
-    if covariance_type != "tied":
-        covariances[target] = covariances[donor]
+    covariances = layout.copy_component(covariances, donor, target)
     weights[target] = weights[donor] = weights[donor] / 2.0 + weights[target] / 2.0
     return means, covariances, weights / weights.sum()

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import logsumexp
 
-from engine.model import covariance as cov_mod
+from engine.kernels import estep
+from engine.kernels.plan import make_plan
+from engine.model.covariance import Structure, structure_of
 
 # Rows per block of the E-step, before the kernels' own cap on a block's scratch
-# (4 MiB, engine.em.kernels.block_rows), which binds first for large K or d.  Each
+# (4 MiB, engine.kernels.estep.block_rows), which binds first for large K or d.  Each
 # block costs ~15 numpy calls of fixed overhead, taken under the GIL the two
 # threads share: at d = 2, K = 5 on 1e6 rows an iteration took 12.7 ms with
 # blocks of 16,384 rows and 9.5 ms with 65,536 (capped to ~40,000).
@@ -74,8 +76,9 @@ class Mixture:
     ----------
     weights : ndarray of shape (K,)
     means : ndarray of shape (K, d)
-    covariances : ndarray, shape by covariance type (see :mod:`engine.model.covariance`)
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    covariances : ndarray in the structure's storage layout
+        (see :mod:`engine.model.covariance.layouts`)
+    covariance_type : str, a structure's name (see :mod:`engine.model.covariance`)
     precisions_cholesky : ndarray, same layout as covariances (computed)
     """
 
@@ -87,16 +90,14 @@ class Mixture:
     precisions_cholesky: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        cov_mod.check_covariance_type(self.covariance_type)
+        layout = structure_of(self.covariance_type).layout
         weights = _readonly(self.weights)
         means = _readonly(np.atleast_2d(self.means))
         covariances = _readonly(self.covariances)
         n_components, n_features = means.shape
         if weights.shape != (n_components,):
             raise ValueError(f"weights must have shape ({n_components},); got {weights.shape}")
-        expected = cov_mod.expected_covariance_shape(
-            self.covariance_type, n_components, n_features
-        )
+        expected = layout.shape(n_components, n_features)
         if covariances.shape != expected:
             raise ValueError(
                 f"{self.covariance_type} covariances must have shape {expected}; "
@@ -104,9 +105,7 @@ class Mixture:
             )
         if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
             raise ValueError("weights must be non-negative and sum to 1")
-        precisions_chol = cov_mod.compute_precision_cholesky(
-            covariances, self.covariance_type, self.reg_covar
-        )
+        precisions_chol = layout.precision_cholesky(covariances, self.reg_covar)
         precisions_chol.flags.writeable = False
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "means", means)
@@ -114,6 +113,10 @@ class Mixture:
         object.__setattr__(self, "precisions_cholesky", precisions_chol)
 
     # ------------------------------------------------------------------ shape
+    @property
+    def structure(self) -> Structure:
+        return structure_of(self.covariance_type)
+
     @property
     def n_components(self) -> int:
         return self.means.shape[0]
@@ -124,19 +127,20 @@ class Mixture:
 
     def full_covariances(self) -> np.ndarray:
         """(K, d, d) covariances whatever the type (what views and JSON use)."""
-        return cov_mod.to_full(
-            self.covariances, self.covariance_type, self.n_components, self.n_features
-        )
+        return self.structure.layout.to_full(self.covariances, self.n_components, self.n_features)
 
     def n_parameters(self) -> int:
-        return cov_mod.n_parameters(self.n_components, self.n_features, self.covariance_type)
+        return self.structure.n_parameters(self.n_components, self.n_features)
 
     # ------------------------------------------------------------------ densities
     def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
         """log w_k + log N(x_i | mu_k, Sigma_k); X (n, d) float64 -> (n, K)."""
-        return cov_mod.estimate_log_gaussian_prob(
-            X, self.means, self.precisions_cholesky, self.covariance_type
-        ) + np.log(self.weights)
+        # The kernel expands each quadratic form about a centre near the means (one
+        # matrix product for all components), as accurate as evaluating each
+        # component about its own mean; see engine.kernels.plan.
+        no_weights = np.zeros(self.n_components)
+        plan = make_plan(self.means, self.precisions_cholesky, no_weights, self.structure.layout)
+        return estep.log_prob(X, plan) + np.log(self.weights)
 
     def _check_X(self, X) -> np.ndarray:
         X = as_float_matrix(X)
@@ -229,7 +233,7 @@ class Mixture:
 
     @classmethod
     def from_dict(cls, d: dict) -> Mixture:
-        covariance_type = cov_mod.check_covariance_type(d["covariance_type"])
+        structure = structure_of(d["covariance_type"])
         full = np.asarray(d["covariances"], dtype=float)
         means = np.asarray(d["means"], dtype=float)
         if full.ndim != 3 or full.shape[0] != means.shape[0]:
@@ -237,8 +241,8 @@ class Mixture:
         return cls(
             weights=np.asarray(d["weights"], dtype=float),
             means=means,
-            covariances=cov_mod.from_full(full, covariance_type),
-            covariance_type=covariance_type,
+            covariances=structure.layout.from_full(full),
+            covariance_type=structure.name,
         )
 
 

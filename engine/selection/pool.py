@@ -32,7 +32,8 @@ from dataclasses import replace
 import numpy as np
 
 from engine.em.loop import FitSettings
-from engine.em.threads import available_cores, single_threaded
+from engine.kernels.threads import available_cores, single_threaded
+from engine.model.covariance import structure_of
 from engine.selection.candidate import SweepCancelled, fit_candidate
 
 # Measured on 2 cores, K=1..9 or 1..10 x 4 types: once the worker server runs,
@@ -60,10 +61,15 @@ def sweep_processes(n_samples: int, n_features: int, n_candidates: int) -> int:
 def costliest_first(jobs: Sequence[Job]) -> list:
     """Jobs ordered so the big ones start first and the workers finish together.
 
-    The cost of a candidate grows with K and with the covariance's parameters.
+    The cost of a candidate grows with K and with the covariance's parameters
+    (counted at d = 4, where the structures' counts are all distinct enough to rank).
     """
-    weight = {"spherical": 1, "diag": 2, "tied": 3, "full": 4}
-    return sorted(jobs, key=lambda job: (-job[0], -weight.get(job[1], 0)))
+
+    def cost(job):
+        n_components, covariance_type = job
+        return (n_components, structure_of(covariance_type).n_covariance_parameters(2, 4))
+
+    return sorted(jobs, key=cost, reverse=True)
 
 
 # Imported once by the forkserver, so that each worker it forks starts with them

@@ -21,7 +21,7 @@ from engine import FitError, FitSettings, GaussianMixture, Mixture, fit, fit_ite
 from engine.data.datasets import make_random_mixture, make_scenario
 from engine.em.loop import em_steps
 from engine.metrics import adjusted_rand
-from engine.model.covariance import COVARIANCE_TYPES, SingularCovarianceError, from_full
+from engine.model.covariance import COVARIANCE_TYPES, SingularCovarianceError, structure_of
 
 
 def assert_finite_fit(result, n_features):
@@ -158,7 +158,7 @@ def test_a_component_that_empties_is_reseeded(covariance_type):
     start = Mixture(
         weights=np.array([0.5, 0.5 - 1e-12, 1e-12]),
         means=np.array([[0.0, 0.0], [6.0, 0.0], [1000.0, 1000.0]]),
-        covariances=from_full(np.stack([np.eye(2)] * 3), covariance_type),
+        covariances=structure_of(covariance_type).layout.from_full(np.stack([np.eye(2)] * 3)),
         covariance_type=covariance_type,
     )
     snapshots = list(em_steps(X, start))

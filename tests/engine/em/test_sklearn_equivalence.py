@@ -20,7 +20,7 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from engine import GaussianMixture
 from engine.em.fitting import fit_iter
 from engine.em.loop import FitSettings, em_steps
-from engine.model.covariance import COVARIANCE_TYPES, n_parameters
+from engine.model.covariance import COVARIANCE_TYPES, structure_of
 from engine.model.mixture import Mixture
 
 N_STEPS = 10
@@ -200,7 +200,7 @@ def test_hand_counts_are_what_they_say():
 def test_parameter_counts_by_hand_and_against_sklearn(shape, covariance_type):
     n_components, n_features = shape
     expected = HAND_COUNTS[shape][COVARIANCE_TYPES.index(covariance_type)]
-    assert n_parameters(n_components, n_features, covariance_type) == expected
+    assert structure_of(covariance_type).n_parameters(n_components, n_features) == expected
     sk = SkGaussianMixture(n_components=n_components, covariance_type=covariance_type)
     sk.means_ = np.zeros((n_components, n_features))
     assert sk._n_parameters() == expected

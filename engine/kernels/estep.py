@@ -1,7 +1,7 @@
 """The E-step + sufficient-statistics pass: one pass over the rows, few matrix products.
 
 The weighted log-densities of a block of m rows come from the plan
-(:mod:`engine.em.kernel_plan`) with every row's values stored along the columns,
+(:mod:`engine.kernels.plan`) with every row's values stored along the columns,
 so every elementwise step runs on contiguous memory:
 
 * expanded: the features ``F = [z_i z_j (i <= j), z, 1]`` (p x m) of z = x - c
@@ -17,7 +17,7 @@ shifts (their previous means) at the end (:func:`statistics_about`), and the
 M-step corrects the rest, as the design asks.
 
 Threads.  A pass of n >= 2 * ``_MIN_ROWS_PER_THREAD`` rows runs on two threads
-(:mod:`engine.em.threads`) that take tasks of whole blocks in turn, each task
+(:mod:`engine.kernels.threads`) that take tasks of whole blocks in turn, each task
 summing into its own slot; the slots are added in task order, so the result is
 the same to the last bit on one thread or two.  Smaller passes stay on one: the
 GIL hand-offs between two threads cost more than the second core gives.
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.em.kernel_plan import Plan
-from engine.em.threads import blas_single_thread, max_threads, run_on_threads
+from engine.kernels.plan import Plan
+from engine.kernels.threads import blas_single_thread, max_threads, run_on_threads
 
 __all__ = ["PassResult", "block_rows", "log_prob", "run_pass", "statistics_about"]
 

@@ -1,4 +1,4 @@
-"""The thread and BLAS limits of engine.em.threads: nesting, restoring, the helper thread."""
+"""The thread and BLAS limits of engine.kernels.threads: nesting, restoring, the helper thread."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import pytest
 from threadpoolctl import threadpool_info
 
-from engine.em import threads
+from engine.kernels import threads
 
 
 def blas_threads():

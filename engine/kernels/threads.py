@@ -1,7 +1,7 @@
 """How many threads an E-step pass may use, and BLAS held to one thread meanwhile.
 
 numpy releases the GIL inside its loops and BLAS calls, so a large pass can run
-on two threads, each with its own buffers (see :mod:`engine.em.kernels`).  Two
+on two threads, each with its own buffers (see :mod:`engine.kernels.estep`).  Two
 threads pay only when the second core is free: measured 1.3-1.5x at d = 2-10
 then, nothing when other jobs load the machine.  Callers that already run fits
 in parallel (one per core) wrap them in :func:`single_threaded`.

@@ -2,7 +2,7 @@
 
 For a block of rows centred on a point c (z = x - c), the weighted
 log-density of component k is a quadratic polynomial in z.  :func:`make_plan`
-turns the parameters into what :mod:`engine.em.kernels` needs to evaluate it for
+turns the parameters into what :mod:`engine.kernels.estep` needs to evaluate it for
 all components at once, in one of two forms:
 
 * expanded (small d, and diag/spherical at any d): coefficients ``C`` (K x p)
@@ -42,13 +42,10 @@ _GROUP_REACH = 1e4
 # whitened 37 / 62 / 181 ms; at d = 100 expanded 366 ms, whitened 117 ms.
 _WHITEN_FROM_D = 64
 
-_QUADRATIC_TYPES = ("full", "tied")
-
-
-def n_features_expanded(n_features: int, covariance_type: str) -> int:
-    """p, the number of expanded features per row: d(d+1)/2 + d + 1, or 2d + 1 (diag/spherical)."""
+def n_features_expanded(n_features: int, quadratic: bool) -> int:
+    """p, the number of expanded features per row: d(d+1)/2 + d + 1, or 2d + 1 (squares only)."""
     d = n_features
-    if covariance_type in _QUADRATIC_TYPES:
+    if quadratic:
         return d * (d + 1) // 2 + d + 1
     return 2 * d + 1
 
@@ -72,19 +69,15 @@ class _Group:
 class Plan:
     """What a pass needs from the parameters, computed once per pass."""
 
-    covariance_type: str
+    quadratic: bool  # cross terms z_i z_j (full/tied layouts) or squares only
     n_features: int
     n_components: int
     groups: list
     whitened: bool
 
     @property
-    def quadratic(self) -> bool:
-        return self.covariance_type in _QUADRATIC_TYPES
-
-    @property
     def n_expanded(self) -> int:
-        return n_features_expanded(self.n_features, self.covariance_type)
+        return n_features_expanded(self.n_features, self.quadratic)
 
     def scratch_rows(self) -> int:
         """Rows of per-row scratch a block needs (to bound its size in memory)."""
@@ -92,29 +85,6 @@ class Plan:
         if self.whitened:
             return K * d + d + K
         return self.n_expanded + d + K
-
-
-def _precisions(precisions_chol: np.ndarray, covariance_type: str, n_components: int, d: int):
-    """Precision matrices (K, d, d) for full/tied, diagonals (K, d) for diag/spherical."""
-    if covariance_type == "full":
-        return np.einsum("kij,klj->kil", precisions_chol, precisions_chol)
-    if covariance_type == "tied":
-        precision = precisions_chol @ precisions_chol.T
-        return np.broadcast_to(precision, (n_components, d, d))
-    if covariance_type == "diag":
-        return precisions_chol**2
-    return np.repeat((precisions_chol**2)[:, None], d, axis=1)
-
-
-def _log_det(precisions_chol: np.ndarray, covariance_type: str, n_components: int, d: int):
-    """log det of each component's precision Cholesky factor, (K,)."""
-    if covariance_type == "full":
-        return np.log(np.diagonal(precisions_chol, axis1=1, axis2=2)).sum(axis=1)
-    if covariance_type == "tied":
-        return np.full(n_components, np.log(np.diag(precisions_chol)).sum())
-    if covariance_type == "diag":
-        return np.log(precisions_chol).sum(axis=1)
-    return d * np.log(precisions_chol)
 
 
 def _reach(offsets: np.ndarray, precisions: np.ndarray, quadratic: bool) -> np.ndarray:
@@ -164,7 +134,7 @@ def make_plan(
     means: np.ndarray,
     precisions_chol: np.ndarray,
     log_weights: np.ndarray,
-    covariance_type: str,
+    layout,
     whitened: bool | None = None,
 ) -> Plan:
     """Everything a pass needs to evaluate the weighted log-densities.
@@ -172,18 +142,20 @@ def make_plan(
     Parameters
     ----------
     means : ndarray of shape (K, d)
-    precisions_chol : ndarray in scikit-learn's layout for ``covariance_type``
+    precisions_chol : ndarray in ``layout``'s shape
     log_weights : ndarray of shape (K,); zeros give the plain log-densities
+    layout : the covariances' storage layout (:mod:`engine.model.covariance.layouts`):
+        its ``quadratic`` and ``shared`` flags, ``precisions`` and ``log_det_cholesky``
     whitened : force the whitened (True) or expanded (False) form; None chooses by d
     """
     means = np.asarray(means, dtype=np.float64)
     n_components, d = means.shape
-    quadratic = covariance_type in _QUADRATIC_TYPES
+    quadratic = layout.quadratic
     if whitened is None:
         whitened = quadratic and d >= _WHITEN_FROM_D
     whitened = bool(whitened and quadratic)
-    precisions = _precisions(precisions_chol, covariance_type, n_components, d)
-    log_det = _log_det(precisions_chol, covariance_type, n_components, d)
+    precisions = layout.precisions(precisions_chol, n_components, d)
+    log_det = layout.log_det_cholesky(precisions_chol, n_components, d)
     constant = np.asarray(log_weights, dtype=np.float64) + log_det - 0.5 * d * _LOG_2PI
     with np.errstate(over="ignore", invalid="ignore"):
         weights = np.exp(np.asarray(log_weights, dtype=np.float64))
@@ -192,10 +164,10 @@ def make_plan(
         offsets = means[members] - centre  # (K_g, d)
         group = _Group(centre, members, members.size == n_components)
         if whitened:
-            if covariance_type == "full":
-                chol = precisions_chol[members]
-            else:
+            if layout.shared:
                 chol = np.broadcast_to(precisions_chol, (members.size, d, d))
+            else:
+                chol = precisions_chol[members]
             group.whiten = np.ascontiguousarray(np.transpose(chol, (0, 2, 1)).reshape(-1, d))
             group.offset = np.einsum("ki,kij->kj", offsets, chol).reshape(-1)
             group.constant = constant[members]
@@ -204,7 +176,7 @@ def make_plan(
                 precisions[members], offsets, constant[members], quadratic
             )
         groups.append(group)
-    return Plan(covariance_type, d, n_components, groups, whitened)
+    return Plan(quadratic, d, n_components, groups, whitened)
 
 
 def _expanded_coefficients(precisions, offsets, constant, quadratic):

@@ -18,8 +18,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.cluster import KMeans, kmeans_plusplus
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from engine.em.steps import m_step
@@ -89,6 +87,11 @@ def initial_labels(
 ) -> np.ndarray:
     """Hard initial clusters for the hard methods; X (n, d) -> labels (n,)."""
     seed = int(rng.integers(2**31 - 1))
+    if method in ("kmeans", "k-means++"):
+        # scikit-learn is imported here, when a k-means start first runs: it is
+        # 1.5 s of imports that --help, generate and given starts never need.
+        from sklearn.cluster import KMeans, kmeans_plusplus
+        from sklearn.exceptions import ConvergenceWarning
     if method == "kmeans":
         sample = _subsample(X, _KMEANS_MAX_ROWS, rng)
         # One thread: on two cores OpenMP's spinning workers make a small k-means

@@ -52,18 +52,26 @@ def parse_components(spec: str) -> list[int]:
     return sorted(values)
 
 
-def parse_covariance(spec: str) -> list[str]:
-    from engine.model.covariance import COVARIANCE_TYPES
+def parse_covariance(spec: str) -> list[str] | None:
+    """'VVV' | 'full,EEV' | 'all' -> the structures' names, or None for all (they depend on d)."""
+    from engine.model.covariance import COVARIANCE_TYPES, MULTIVARIATE, check_covariance_type
 
     if spec.strip().lower() == "all":
-        return list(COVARIANCE_TYPES)
-    types = [s.strip().lower() for s in spec.split(",") if s.strip()]
-    bad = [t for t in types if t not in COVARIANCE_TYPES]
-    if bad or not types:
+        return None
+    names = []
+    for part in (s for s in spec.split(",") if s.strip()):
+        try:
+            names.append(check_covariance_type(part))
+        except ValueError:
+            names = []
+            break
+    if not names:
         raise UsageError(
-            f"--covariance {spec!r}: expected {', '.join(COVARIANCE_TYPES)}, a comma list or all"
+            f"--covariance {spec!r}: expected a structure ({', '.join(MULTIVARIATE)}; "
+            f"E, V for one feature; or scikit-learn's {', '.join(COVARIANCE_TYPES)}), "
+            "a comma list or all"
         )
-    return list(dict.fromkeys(types))
+    return list(dict.fromkeys(names))
 
 
 def _positive_int(text: str) -> int:
@@ -102,7 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         "label, class or species; '' for none)",
     )
     fit.add_argument("-k", "--components", default="1-9", help="3 | 1-8 | 2,4,6 (default 1-9)")
-    fit.add_argument("--covariance", default="all", help="full|tied|diag|spherical, list or all")
+    fit.add_argument(
+        "--covariance",
+        default="all",
+        help="a structure (mclust's EII ... VVV; E, V for one feature; scikit-learn's "
+        "full = VVV, tied = EEE, diag = VVI, spherical = VII), a comma list, or all "
+        "(every structure that applies to the data; default)",
+    )
     fit.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"])
     fit.add_argument("--init", default="kmeans", choices=list(INIT_METHODS))
     fit.add_argument("--n-init", type=int, default=SWEEP_N_INIT)
@@ -261,11 +275,12 @@ def label_scores(X, true, best, seed) -> str:
 def command_fit(args) -> int:
     from engine.data import tables as io
     from engine.data import writers
+    from engine.model.covariance import structures_for
     from engine.selection.report import model_json
     from engine.selection.sweep import Selection, select_iter
 
     ks = parse_components(args.components)
-    cov_types = parse_covariance(args.covariance)
+    requested_types = parse_covariance(args.covariance)
     settings = _settings(args)
     table = io.read_csv(args.data)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
@@ -273,6 +288,7 @@ def command_fit(args) -> int:
     X = table.features(columns, label_column=label_column)
     feature_names = columns or table.default_feature_columns(label_column)
     true = table.labels(label_column) if label_column else None
+    cov_types = requested_types or list(structures_for(X.shape[1]))
 
     total = len(ks) * len(cov_types)
     candidates = []

@@ -21,7 +21,7 @@ it on real data, and then model selection picks the wrong model.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace, field
 
 import numpy as np
 
@@ -61,7 +61,6 @@ class FitSettings:
     def validate(self) -> FitSettings:
         if int(self.n_components) != self.n_components or self.n_components < 1:
             raise ValueError(f"n_components must be a positive integer; got {self.n_components}")
-        check_covariance_type(self.covariance_type)
         check_init(self.init)
         if not (self.tol >= 0):
             raise ValueError(f"tol must be >= 0; got {self.tol}")
@@ -73,7 +72,8 @@ class FitSettings:
             raise ValueError(f"n_init must be an integer >= 1; got {self.n_init}")
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1; got {self.chunk_size}")
-        return self
+        name = check_covariance_type(self.covariance_type)
+        return self if name == self.covariance_type else replace(self, covariance_type=name)
 
 
 @dataclass(frozen=True, eq=False)

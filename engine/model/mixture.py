@@ -18,7 +18,7 @@ from scipy.special import logsumexp
 
 from engine.kernels import estep
 from engine.kernels.plan import make_plan
-from engine.model.covariance import Structure, structure_of
+from engine.model.covariance import Structure, check_covariance_type, structure_of
 
 # Rows per block of the E-step, before the kernels' own cap on a block's scratch
 # (4 MiB, engine.kernels.estep.block_rows), which binds first for large K or d.  Each
@@ -91,6 +91,7 @@ class Mixture:
 
     def __post_init__(self):
         layout = structure_of(self.covariance_type).layout
+        object.__setattr__(self, "covariance_type", check_covariance_type(self.covariance_type))
         weights = _readonly(self.weights)
         means = _readonly(np.atleast_2d(self.means))
         covariances = _readonly(self.covariances)

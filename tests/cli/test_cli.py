@@ -301,7 +301,9 @@ BAD_CASES = {
     ),
     "bad covariance": (
         ["fit", "{data}", "--covariance", "fullish"],
-        "--covariance 'fullish': expected full, tied, diag, spherical, a comma list or all",
+        "--covariance 'fullish': expected a structure (EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, "
+        "EVE, VVE, EEV, VEV, EVV, VVV; E, V for one feature; or scikit-learn's full, tied, "
+        "diag, spherical), a comma list or all",
     ),
     "unknown option": (["fit", "{data}", "--bogus"], "unrecognized arguments: --bogus"),
     "zero processes": (

@@ -14,16 +14,21 @@ from engine.model.covariance.statistics import (
 )
 from engine.model.covariance.structures import (
     COVARIANCE_TYPES,
+    MULTIVARIATE,
     STRUCTURES,
+    UNIVARIATE,
     Structure,
     check_covariance_type,
     structure_of,
+    structures_for,
 )
 
 __all__ = [
     "COVARIANCE_TYPES",
     "LAYOUTS",
+    "MULTIVARIATE",
     "STRUCTURES",
+    "UNIVARIATE",
     "Layout",
     "SingularCovarianceError",
     "Structure",
@@ -32,4 +37,5 @@ __all__ = [
     "check_covariance_type",
     "scatter_about",
     "structure_of",
+    "structures_for",
 ]

@@ -36,13 +36,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = [
-    "ITERATIVE_SOLVERS", "M_STEPS", "ONE_FEATURE_ALIASES", "SKLEARN_ALIASES", "STORAGE_LAYOUT",
-    "STRUCTURES", "complete_data_q", "n_covariance_parameters",
-    "m_step_eii", "m_step_vii", "m_step_eei", "m_step_vei", "m_step_evi", "m_step_vvi",
-    "m_step_eee", "m_step_vee", "m_step_eve", "m_step_vve", "m_step_eev", "m_step_vev",
-    "m_step_evv", "m_step_vvv",
-]
+__all__ = ["ITERATIVE_SOLVERS", "M_STEPS", "ONE_FEATURE_ALIASES", "SKLEARN_ALIASES",
+           "STORAGE_LAYOUT", "STRUCTURES", "canonical_name", "complete_data_q",
+           "n_covariance_parameters", *(f"m_step_{m.lower()}" for m in (
+               "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV",
+               "VEV", "EVV", "VVV"))]
 
 DEFAULT_TOL = 1e-8
 DEFAULT_MAX_ITER = 100
@@ -158,8 +156,15 @@ def complete_data_q(scatter, resp_sum, covariances) -> float:
     return -0.5 * float(np.sum(resp_sum * _logdet(cov) + traces))
 
 
-def _converged(q_old: float, q_new: float, tol: float) -> bool:
-    return abs(q_new - q_old) <= tol * abs(q_new)
+def _ascend(step, q_old: float, tol: float, max_iter: int) -> int:
+    """Run ``step()`` (one round of block updates, returning the new Q) until
+    |Q_new - Q_old| <= tol |Q_new| or ``max_iter`` rounds; return the rounds run."""
+    for iterations in range(1, max_iter + 1):
+        q_new = step()
+        if abs(q_new - q_old) <= tol * abs(q_new):
+            return iterations
+        q_old = q_new
+    return max_iter
 
 
 # --------------------------------------------------------------------------- diagonal cores
@@ -199,16 +204,15 @@ def _vei(w: np.ndarray, n: np.ndarray, previous_b, tol: float, max_iter: int):
         # Under the constraint every row / lambda_k is the same A; averaging the logs
         # only absorbs rounding.
         a = np.exp((np.log(previous_b) - np.log(lam)[:, None]).mean(axis=0))
-    q_old = _q_diag(w, n, lam[:, None] * a)
-    iterations = 0
-    for iterations in range(1, max_iter + 1):
+
+    def step():
+        nonlocal lam, a
         s = (w / lam[:, None]).sum(axis=0)
         a = s / _geometric_mean(s)
         lam = (w / a).sum(axis=1) / (n * d)
-        q_new = _q_diag(w, n, lam[:, None] * a)
-        if _converged(q_old, q_new, tol):
-            break
-        q_old = q_new
+        return _q_diag(w, n, lam[:, None] * a)
+
+    iterations = _ascend(step, _q_diag(w, n, lam[:, None] * a), tol, max_iter)
     return lam[:, None] * a, iterations
 
 
@@ -338,17 +342,15 @@ def _vee(scatter, resp_sum, previous, tol, max_iter):
         traces = np.einsum("kij,ji->k", w, c_inv)
         return -0.5 * float(np.sum(n * (d * np.log(lam) + logdet_c) + traces / lam))
 
-    q_old = q(lam, np.linalg.inv(c), _logdet(c))
-    iterations = 0
-    for iterations in range(1, max_iter + 1):
+    def step():
+        nonlocal lam, c
         s = (w / lam[:, None, None]).sum(axis=0)
         c = s / np.exp(_logdet(s) / d)
         c_inv = _symmetrise(np.linalg.inv(c))
         lam = np.einsum("kij,ji->k", w, c_inv) / (n * d)
-        q_new = q(lam, c_inv)
-        if _converged(q_old, q_new, tol):
-            break
-        q_old = q_new
+        return q(lam, c_inv)
+
+    iterations = _ascend(step, q(lam, np.linalg.inv(c), _logdet(c)), tol, max_iter)
     return _symmetrise(lam[:, None, None] * c), iterations
 
 
@@ -365,7 +367,6 @@ def _shared_orientation(w, n, previous, tol, max_iter, diagonal):
     F = sum_k W_k D0 (beta_k I - M_k).  b | D: ``diagonal`` on diag(D^T W_k D).
     Returns (covariances (K, d, d), inner iterations).
     """
-    d = w.shape[1]
     if previous is None:
         # Start from the orientation of the pooled scatter (EEE's axes).
         d_mat = np.linalg.eigh(w.sum(axis=0))[1]
@@ -382,9 +383,9 @@ def _shared_orientation(w, n, previous, tol, max_iter, diagonal):
 
     c = axes_scatter(d_mat)
     b = diagonal(c, n)
-    q_old = _q_diag(c, n, b)
-    iterations = 0
-    for iterations in range(1, max_iter + 1):
+
+    def step():
+        nonlocal d_mat, c, b
         m = 1.0 / b
         f = np.einsum("k,ij,kj->ij", alpha, d_mat, m) - np.einsum("kil,lj,kj->ij", w, d_mat, m)
         d_mat = _polar(f)
@@ -392,10 +393,9 @@ def _shared_orientation(w, n, previous, tol, max_iter, diagonal):
         d_mat = _polar(np.einsum("kil,lj,kj->ij", w, d_mat, beta[:, None] - m))
         c = axes_scatter(d_mat)
         b = diagonal(c, n)
-        q_new = _q_diag(c, n, b)
-        if _converged(q_old, q_new, tol):
-            break
-        q_old = q_new
+        return _q_diag(c, n, b)
+
+    iterations = _ascend(step, _q_diag(c, n, b), tol, max_iter)
     return _rotate(d_mat, b), iterations
 
 

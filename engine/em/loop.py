@@ -21,7 +21,7 @@ it on real data, and then model selection picks the wrong model.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -234,7 +234,7 @@ def em_steps(
         if stop_reason is not None:
             return
         try:
-            mixture, events = m_step(result.stats, mixture.structure, reg_covar, mixture)
+            mixture, events = m_step(result.stats, mixture.covariance_type, reg_covar, mixture)
         except SingularCovarianceError as err:
             raise FitError(f"at iteration {iteration + 1}, {err}") from None
         before, previous = previous, mean_ll

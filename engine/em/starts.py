@@ -138,7 +138,7 @@ def mixture_from_resp(
         second=scatter_about(X, resp, means, structure.layout.quadratic, chunk_size),
         n_samples=X.shape[0],
     )
-    mixture, _ = m_step(stats, structure, reg_covar)
+    mixture, _ = m_step(stats, covariance_type, reg_covar)
     return mixture
 
 

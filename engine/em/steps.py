@@ -19,9 +19,9 @@ from engine.kernels.plan import make_plan
 from engine.kernels.threads import blas_single_thread
 from engine.model.covariance import (
     SingularCovarianceError,
-    Structure,
     SufficientStatistics,
     centered_second_moments,
+    structure_of,
 )
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
@@ -86,7 +86,7 @@ def e_step_pass(
 
 def m_step(
     stats: SufficientStatistics,
-    structure: Structure,
+    covariance_type: str,
     reg_covar: float,
     previous: Mixture | None = None,
 ) -> tuple[Mixture, list[str]]:
@@ -111,10 +111,11 @@ def m_step(
     # Small LAPACK calls (Cholesky, triangular inverse per component): BLAS threads
     # would only spin.
     with blas_single_thread():
-        return _m_step(stats, structure, reg_covar, previous)
+        return _m_step(stats, covariance_type, reg_covar, previous)
 
 
-def _m_step(stats, structure, reg_covar, previous):
+def _m_step(stats, covariance_type, reg_covar, previous):
+    structure = structure_of(covariance_type)
     resp_sum = stats.resp_sum
     n_total = resp_sum.sum()
     empty = resp_sum < EMPTY_COMPONENT_MASS
@@ -137,7 +138,7 @@ def _m_step(stats, structure, reg_covar, previous):
                 f"component {k + 1} lost all its points; re-seeded by splitting "
                 f"component {donor + 1} along its principal axis"
             )
-    mixture = Mixture(weights, means, covariances, structure.name, reg_covar=reg_covar)
+    mixture = Mixture(weights, means, covariances, covariance_type, reg_covar=reg_covar)
     return mixture, events
 
 

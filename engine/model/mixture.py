@@ -243,7 +243,7 @@ class Mixture:
             weights=np.asarray(d["weights"], dtype=float),
             means=means,
             covariances=structure.layout.from_full(full),
-            covariance_type=structure.name,
+            covariance_type=d["covariance_type"],
         )
 
 

@@ -21,7 +21,7 @@ from window_driver import (
     wait_drawn,
 )
 
-from gui.main_window import MainWindow
+from gui.window.main_window import MainWindow
 
 
 def test_startup_shows_the_demo_data(window):
@@ -51,7 +51,7 @@ def test_fit_draws_k_ellipses_and_ellipsoids_at_the_fitted_means(qtbot, window):
 
 def test_stop_in_the_middle_of_a_fit(qtbot, window, capfd):
     long_fit(qtbot, window)
-    job = window._fit_job
+    job = window.fit.job
     started = time.monotonic()
     with qtbot.waitSignal(window.fitFinished, timeout=5000) as blocker:
         click(qtbot, window.fit_panel.stop_button)
@@ -69,7 +69,7 @@ def test_close_the_window_during_a_fit(qtbot, capfd):
     window.show()
     qtbot.waitExposed(window)
     long_fit(qtbot, window)
-    thread = window._fit_job.thread
+    thread = window.fit.job.thread
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 2.0
@@ -123,14 +123,15 @@ def test_a_step_shows_the_m_step_then_the_e_step(qtbot, window):
     qtbot.waitUntil(lambda: window.drawn[0] is not None and len(window.playback) == 1,
                     timeout=TIMEOUT_MS)
     assert "Iteration 0" in window.statusBar().currentMessage()
-    click(qtbot, window.fit_panel.step_button)
-    qtbot.waitUntil(lambda: window.phase == ("M-step", 1), timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.frames.stepPhase, timeout=TIMEOUT_MS,
+                          check_params_cb=lambda *shown: shown == ("M-step", 1)):
+        click(qtbot, window.fit_panel.step_button)
     first, second = window.playback[0], window.playback[1]
     assert window.drawn[0] is second.mixture
     assert np.array_equal(window.drawn[2], first.labels)
     np.testing.assert_allclose(window.plot3d.drawn_centres(), second.means, atol=1e-9)
     assert "M-step" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: window.phase == ("E-step", 1), timeout=5000)
+    qtbot.waitUntil(lambda: window.frames.phase == ("E-step", 1), timeout=5000)
     assert np.array_equal(window.drawn[2], second.labels)
     assert "E-step" in window.statusBar().currentMessage()
     assert len(window.playback) == 2  # still one iteration per click
@@ -244,7 +245,8 @@ def test_step_and_stop_have_shortcuts_and_about_states_the_sign(qtbot, window):
         qtbot.keyClick(window, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
     from PySide6.QtGui import QKeySequence
 
-    for action, keys in ((window.open_action, "Ctrl+O"), (window.export_csv_action, "Ctrl+E"),
+    actions = window.menu_actions
+    for action, keys in ((actions.open, "Ctrl+O"), (actions.export_csv, "Ctrl+E"),
                          (window.fit_panel.fit_action, "F5")):
         assert action.shortcut() == QKeySequence(keys) and action in window.findChildren(
             type(action))

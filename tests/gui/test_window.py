@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
+from view_helpers import settle
 from window_driver import (
     ARTIFACTS,
     TIMEOUT_MS,
@@ -18,6 +19,7 @@ from window_driver import (
     fit,
     generate,
     long_fit,
+    parked,
     wait_drawn,
 )
 
@@ -76,7 +78,7 @@ def test_close_the_window_during_a_fit(qtbot, capfd):
     assert thread.isFinished()
     assert len(window.pool) == 0
     window.deleteLater()
-    qtbot.wait(50)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # gone, not hidden
     assert "QThread" not in capfd.readouterr().err
 
 
@@ -94,7 +96,7 @@ def test_closing_during_a_sweep_is_prompt_and_clean(qtbot, capfd):
     assert time.monotonic() - started < 3.0
     assert len(window.pool) == 0
     window.deleteLater()
-    qtbot.wait(50)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # gone, not hidden
     assert "QThread" not in capfd.readouterr().err
 
 
@@ -105,11 +107,11 @@ def test_step_advances_exactly_one_iteration_per_click(qtbot, window):
     for clicks in range(1, 6):
         click(qtbot, step)
         qtbot.waitUntil(lambda c=clicks: len(window.playback) >= c, timeout=TIMEOUT_MS)
-        qtbot.wait(150)  # a paused fit must not run on
-        assert len(window.playback) == clicks
+        assert parked(qtbot, window) == clicks  # a paused fit must not run on
         assert window.playback.latest().iteration == clicks - 1
         assert window.fitting and window.fit_panel.paused
-    qtbot.waitUntil(lambda: window.plot3d.n_ellipsoids() == 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.plot3d.n_ellipsoids() == 3
+                    and window.drawn.mixture is window.playback.latest().mixture, timeout=5000)
     np.testing.assert_allclose(window.plot3d.drawn_centres(),
                                window.playback.latest().means, atol=1e-9)
     with qtbot.waitSignal(window.fitFinished, timeout=5000):
@@ -148,10 +150,7 @@ def test_a_step_shows_the_m_step_then_the_e_step(qtbot, window):
 def test_pause_and_resume(qtbot, window):
     long_fit(qtbot, window)
     click(qtbot, window.fit_panel.pause_button)
-    qtbot.wait(300)  # the iteration in flight may still arrive
-    count = len(window.playback)
-    qtbot.wait(300)
-    assert len(window.playback) == count
+    count = parked(qtbot, window)  # the iteration in flight may still arrive, no more
     assert window.fit_panel.pause_action.text() == "Resume"
     click(qtbot, window.fit_panel.pause_button)
     qtbot.waitUntil(lambda: len(window.playback) > count, timeout=TIMEOUT_MS)
@@ -193,7 +192,7 @@ def test_screenshot_of_the_main_window_after_a_fit(qtbot, window):
     """The artefact tests/artifacts/main_window.png: the whole window, GL view included."""
     fit(qtbot, window, k=3)  # the demo data
     wait_drawn(qtbot, window, 3)
-    qtbot.wait(200)
+    settle(qtbot)
     shot = window.screenshot()  # the widgets, and the GL scene from its framebuffer
     ARTIFACTS.mkdir(exist_ok=True)
     assert window.export_window_image(str(ARTIFACTS / "main_window.png"))
@@ -222,10 +221,7 @@ def test_keyboard_shortcuts_f5_fits_and_space_pauses(qtbot, window):
     qtbot.waitUntil(lambda: len(window.playback) >= 2, timeout=TIMEOUT_MS)
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert window.fit_panel.paused
-    qtbot.wait(300)  # the iteration in flight may still arrive
-    count = len(window.playback)
-    qtbot.wait(300)
-    assert len(window.playback) == count
+    parked(qtbot, window)  # the iteration in flight may still arrive, no more
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not window.fit_panel.paused
     with qtbot.waitSignal(window.fitFinished, timeout=5000):
@@ -353,5 +349,5 @@ def test_a_worker_stuck_in_a_long_call_hides_the_window_and_closes_it_later(qtbo
         pass
     assert len(window.pool) == 0
     window.deleteLater()
-    qtbot.wait(50)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # gone, not hidden
     assert "QThread" not in capfd.readouterr().err

@@ -62,7 +62,7 @@ def frame_times(app, view_cls, n: int, frames: int) -> dict:
     from PySide6.QtWidgets import QVBoxLayout, QWidget
 
     from engine.data.datasets import make_random_mixture
-    from gui.main_window import DEFAULT_DISPLAY_CAP
+    from gui.window.session import DEFAULT_DISPLAY_CAP
     from gui.worker import subsample_rows
 
     data = make_random_mixture(n, 3, K, seed=3)
@@ -119,8 +119,8 @@ def event_loop_latency(app, chunk_size: int | None = None) -> dict:
 
     from engine.data.datasets import make_random_mixture
     from engine.em.loop import FitSettings
-    from gui.main_window import MainWindow
     from gui.panels.data_sources import payload_from_dataset
+    from gui.window.main_window import MainWindow
 
     dataset = make_random_mixture(LATENCY_N, 3, K, seed=4)
     # From random responsibilities with a tiny tol EM streams for max_iter iterations.
@@ -166,13 +166,7 @@ def event_loop_latency(app, chunk_size: int | None = None) -> dict:
 
     window.fitFinished.connect(finished)
     window.fitFailed.connect(lambda message: finished(message))
-    original = window._on_snapshot
-
-    def counting(snap):
-        snapshot(snap)
-        original(snap)
-
-    window._on_snapshot = counting  # the pool calls the bound attribute at submit time
+    window.fit.snapshotRecorded.connect(snapshot)
     probe.timeout.connect(tick)
     clock.start()
     probe.start()

@@ -7,7 +7,6 @@ second GL view (the next window, a test) draws nothing without shared contexts.
 
 from __future__ import annotations
 
-import gc
 import sys
 import traceback
 
@@ -16,9 +15,9 @@ from PySide6.QtGui import QSurfaceFormat
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.selection.pool import warm_up
+from gui.window.main_window import MainWindow
 
 _open_crash_boxes: list[QMessageBox] = []
-_heap_frozen = False
 
 
 def prepare_qt() -> None:
@@ -40,23 +39,6 @@ def application(argv: list[str] | None = None) -> QApplication:
         app.setOrganizationName("GMM Studio")
         app.setStyle("Fusion")
     return app
-
-
-def freeze_startup_heap() -> None:
-    """Put the objects alive now out of the cyclic garbage collector's walks.
-
-    A full collection walks every tracked object: some 200,000 once Qt, pyqtgraph,
-    numpy and the main window are built, ~100 ms on whichever thread triggers it,
-    the GUI's or the EM worker's (which holds the GIL meanwhile).  Those objects live
-    as long as the process; frozen (``gc.freeze``), a full collection only walks
-    what was made since.  Once per process, after the main window is built.
-    """
-    global _heap_frozen
-    if _heap_frozen:
-        return
-    _heap_frozen = True
-    gc.collect()  # garbage is collected, not frozen
-    gc.freeze()
 
 
 def _excepthook(kind, value, tb) -> None:
@@ -86,8 +68,6 @@ def run_gui(path: str | None = None) -> int:
     the exit status of the event loop.  A bad file shows its error and the demo data."""
     app = application()
     install_excepthook()
-    from gui.main_window import MainWindow  # after the attributes above are set
-
     window = MainWindow()
     window.show()
     if path:
@@ -100,4 +80,4 @@ def run_gui(path: str | None = None) -> int:
     return int(status)
 
 
-__all__ = ["application", "freeze_startup_heap", "install_excepthook", "prepare_qt", "run_gui"]
+__all__ = ["application", "install_excepthook", "prepare_qt", "run_gui"]

@@ -46,6 +46,7 @@ class RunControl:
         self._stopped = False
         self._paused = paused
         self._steps = 0
+        self._waiting = False
 
     def stop(self) -> None:
         with self._condition:
@@ -80,11 +81,20 @@ class RunControl:
         with self._condition:
             return self._paused
 
+    @property
+    def waiting(self) -> bool:
+        """True while the worker's thread sleeps in :meth:`checkpoint` (paused): it
+        emits nothing more until resumed, stepped or stopped."""
+        with self._condition:
+            return self._waiting
+
     def checkpoint(self) -> bool:
         """Between two iterations: wait while paused; False once stopped."""
         with self._condition:
             while self._paused and self._steps == 0 and not self._stopped:
+                self._waiting = True
                 self._condition.wait()
+            self._waiting = False
             if self._stopped:
                 return False
             if self._paused:

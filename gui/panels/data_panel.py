@@ -50,6 +50,7 @@ class DataPanel(QWidget):
     errorOccurred = Signal(str, str)  # title, one-line message
     status = Signal(str)
     loadProgress = Signal(int, int)
+    openRequested = Signal()  # the Open CSV button: the window shows its file dialog
 
     def __init__(self, pool, parent=None):
         super().__init__(parent)
@@ -127,6 +128,7 @@ class DataPanel(QWidget):
 
         self.scenario.currentTextChanged.connect(self._scenario_changed)
         self.generate_button.clicked.connect(self.generate)
+        self.open_button.clicked.connect(self.openRequested.emit)
         self.feature_list.itemChanged.connect(self._columns_changed)
         self.label_column.activated.connect(self._columns_changed)
         self._scenario_changed(self.scenario.currentText())
@@ -173,6 +175,11 @@ class DataPanel(QWidget):
             generate_payload, *args, on_done=self._generated,
             on_error=lambda message: self._failed("Cannot generate the data", message),
         )
+
+    def generate_demo(self) -> None:
+        """The lab's overlapping 3-D mixture with the panel's n and seed (File > Demo data)."""
+        self.scenario.setCurrentText(DEMO_SCENARIO)
+        self.generate()
 
     def _generated(self, payload: DataPayload) -> None:
         self._loading = None

@@ -206,6 +206,15 @@ class FitPanel(QWidget):
         self.n_init.setValue(settings.n_init)
         self.seed.setValue(-1 if settings.random_state is None else settings.random_state)
 
+    def set_model_choice(self, n_components: int, covariance_type: str) -> None:
+        """Fit (F5) or Step (F10) will now fit this K and covariance type."""
+        self.n_components.setValue(n_components)
+        self.covariance_type.setCurrentText(covariance_type)
+
+    def actions(self) -> tuple[QAction, QAction, QAction, QAction]:
+        """Fit, Pause/Resume, Step, Stop: for the window's menu and toolbar."""
+        return self.fit_action, self.pause_action, self.step_action, self.stop_action
+
     def _emit_settings(self, signal) -> None:
         signal.emit(self.settings())
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.metrics import align_labels, kmeans_baseline, score_labels
 from engine.model.covariance import COVARIANCE_TYPES
 from engine.selection.candidate import CRITERIA
 
@@ -141,6 +139,10 @@ class SelectionPanel(QWidget):
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
 
+    def show_result(self, text: str) -> None:
+        """The sweep's verdict, under the progress bar."""
+        self.result.setText(text)
+
     def clear_result(self) -> None:
         """Forget the last sweep's progress and verdict (new data: they no longer apply)."""
         self.progress.setValue(0)
@@ -184,28 +186,6 @@ class ComparePanel(QGroupBox):
             "<table cellspacing='6'><tr><th></th><th>ARI</th><th>NMI</th><th>accuracy</th></tr>"
             f"{rows}</table>" + (f"<p>{note}</p>" if note else "")
         )
-
-
-def evaluate_labels(mixture, data, display_rows, with_kmeans: bool, seed: int = 0):
-    """Scores against the true classes and the aligned k-means labels (worker thread).
-
-    Returns ``(scores, kmeans_display_labels)``: scores maps 'mixture' and 'k-means'
-    to LabelScores (empty without a label column); the k-means labels of the
-    displayed rows are renumbered to match the mixture's components, or None.
-    """
-    predicted = mixture.predict(data.X)
-    scores = {}
-    if data.labels is not None:
-        scores["mixture"] = score_labels(data.labels, predicted)
-    kmeans_display = None
-    if with_kmeans:
-        K = mixture.n_components
-        kmeans = kmeans_baseline(data.X, K, seed)
-        aligned = align_labels(predicted, kmeans, K)[kmeans]
-        kmeans_display = aligned[np.asarray(display_rows)].astype(np.int16)
-        if data.labels is not None:
-            scores["k-means"] = score_labels(data.labels, aligned)
-    return scores, kmeans_display
 
 
 class ModelSummary(QGroupBox):

@@ -384,6 +384,14 @@ class Plot3DView(QWidget):
                 centres.append(self._centre + np.array([t.x(), t.y(), t.z()]) / self._scale)
         return np.asarray(centres).reshape(-1, 3)
 
+    def ellipsoid_points(self, k: int) -> np.ndarray:
+        """(v, 3): the vertices of the k-th drawn ellipsoid, read back from its mesh and
+        transform, in data units of the features shown."""
+        mesh = [mesh for mesh in self._meshes if mesh.visible()][k]
+        M = np.array(mesh.transform().data()).reshape(4, 4).T  # Qt stores column-major
+        scene = mesh.opts["meshdata"].vertexes() @ M[:3, :3].T + M[:3, 3]
+        return self._centre + scene / self._scale
+
     def paint_now(self) -> None:
         """Paint the scene now if it changed, not at a later turn of the event loop."""
         if self.stack.currentIndex() == 1:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from gui.main_window import MainWindow
+from gui.window.main_window import MainWindow
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
-from view_helpers import CORRELATED, _pixels, _sample, _show
+from view_helpers import CORRELATED, Counter, _pixels, _sample, _show, settle
 from window_driver import TIMEOUT_MS, click, long_fit
 
 from gui.palette import component_colors
@@ -23,20 +23,6 @@ from gui.views.plot2d import Plot2DView
 from gui.views.plot3d import Plot3DView
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Counter(QObject):
-    """Counts the events of one type an object receives."""
-
-    def __init__(self, watched: QObject, kind: QEvent.Type):
-        super().__init__()
-        self.kind, self.count = kind, 0
-        watched.installEventFilter(self)
-
-    def eventFilter(self, obj, event):
-        if event.type() == self.kind:
-            self.count += 1
-        return False
 
 
 def _streaming_view(qtbot):
@@ -109,14 +95,14 @@ def test_the_legend_made_ahead_of_the_first_frame_is_kept_by_it(qtbot):
 
 def test_a_streamed_frame_is_painted_once(qtbot):
     view, means, labels, _ = _streaming_view(qtbot)
-    paints = _Counter(view.canvas.viewport(), QEvent.Type.Paint)
+    paints = Counter(view.canvas.viewport(), QEvent.Type.Paint)
     rng = np.random.default_rng(3)
     _frames(view, means, labels, 1, rng)
-    qtbot.wait(100)  # whatever the event loop still had for the view
+    settle(qtbot)  # whatever the event loop still had for the view
     paints.count = 0
     labels = _frames(view, means, labels, 3, rng)
     assert paints.count == 3  # painted inside paint_now, the time the window paces by
-    qtbot.wait(100)
+    settle(qtbot)  # every paint Qt had scheduled by now has been delivered
     assert paints.count == 3  # and not once more later
 
 
@@ -125,13 +111,14 @@ def test_a_3d_frame_is_painted_once(qtbot):
     X, y = _sample([[0, 0, 0], [4, 4, 4]], [np.eye(3), np.eye(3)], 300)
     view.set_data(X, ["a", "b", "c"], np.arange(len(X)))
     qtbot.waitUntil(lambda: view.gl.isExposed(), timeout=5000)
-    qtbot.wait(100)
-    painted = view.gl._paints
+    settle(qtbot)  # the first expose's paints
+    swaps = []
+    view.gl.frameSwapped.connect(lambda: swaps.append(1))  # one per frame painted
     view.show_model(np.array([[0.0, 0, 0], [4, 4, 4]]), np.stack([np.eye(3)] * 2), y, None)
     view.paint_now()
-    assert view.gl._paints == painted + 1  # at once, the time the window paces by
-    qtbot.wait(100)
-    assert view.gl._paints == painted + 1  # and not once more when Qt's update comes
+    assert len(swaps) == 1  # at once, the time the window paces by
+    settle(qtbot)  # every update Qt had scheduled by now has been delivered
+    assert len(swaps) == 1  # and not once more when Qt's update comes
 
 
 def test_restyled_points_point_at_the_sprites_pyqtgraph_would_choose(qtbot):
@@ -165,7 +152,9 @@ def test_streaming_in_the_window_switches_items_instead_of_rebuilding_them(qtbot
               plot3d.live_scatter.pos)
     seen = len(window.playback)
     qtbot.waitUntil(lambda: len(window.playback) >= seen + 5, timeout=TIMEOUT_MS)
-    qtbot.wait(200)  # a few more ticks of the frame timer
+    # The frame timer has drawn frames recorded since (the items restyled as EM streams).
+    qtbot.waitUntil(lambda: any(window.drawn.mixture is window.playback[i].mixture
+                                for i in range(seen, len(window.playback))), timeout=TIMEOUT_MS)
     with qtbot.waitSignal(window.fitFinished, timeout=TIMEOUT_MS):
         click(qtbot, window.fit_panel.stop_button)
     assert plot2d.points.isVisible() and not plot2d.live_points.isVisible()

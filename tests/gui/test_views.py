@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pyqtgraph as pg
 import PySide6
 import pytest
 from PySide6.QtGui import QColor, QImage
@@ -17,6 +18,7 @@ from view_helpers import (
     _has_hue_of,
     _sample,
     _show,
+    settle,
 )
 
 from engine.geometry.ellipses import ellipse_outline, marginal, mass_to_radius
@@ -58,7 +60,7 @@ def test_legend_of_ten_components_and_ten_classes_stays_inside_the_plot(qtbot, h
     for K in (3, 10):  # a rebuild with more entries, as when new data arrives
         view.set_data(X, ["a", "b"], np.arange(500), np.arange(500) % K)
         view.show_model(np.zeros((K, 2)), np.stack([np.eye(2)] * K), np.arange(500) % K)
-        qtbot.wait(50)
+        settle(qtbot)
     legend, box = view.legend.legend, view.legend.box
     assert len(legend.items) == 20
     tops = sorted({round(label.geometry().top()) for _, label in legend.items})
@@ -99,13 +101,14 @@ def test_changing_the_number_of_components_reuses_and_hides_items(qtbot):
     covs = np.repeat(np.eye(2)[None], 4, axis=0)
     view.show_model(means[:3], covs[:3], np.arange(len(X)) % 3, None)
     assert view.n_ellipses() == 3
-    items = [row[0] for row in view._outlines]
+    items = set(view.plot.items)  # what the plot holds for three components
     view.show_model(means[:2], covs[:2], np.arange(len(X)) % 2, None)
     assert view.n_ellipses() == 2
+    assert set(view.plot.items) == items  # the third component's outlines hidden, not removed
     np.testing.assert_allclose(view.drawn_centres(), means[:2], atol=1e-9)
     view.show_model(means, covs, np.arange(len(X)) % 4, None)
     assert view.n_ellipses() == 4
-    assert [row[0] for row in view._outlines][:3] == items  # the same items, reused
+    assert items < set(view.plot.items)  # the same items, reused; only the fourth's added
     view.clear_model()
     assert view.n_ellipses() == 0
 
@@ -133,7 +136,7 @@ def test_axes_switch_draws_the_marginal_of_the_chosen_features(qtbot):
     np.testing.assert_allclose(np.column_stack([x, y]), X[:, [1, 3]])
     # The user picks the y feature in the x box: the two swap.
     view.x_combo.setCurrentIndex(3)
-    view._on_combo(view.x_combo)
+    view.x_combo.activated.emit(3)  # as the user's choice in the box
     assert view.axes() == (3, 1)
 
 
@@ -146,8 +149,10 @@ def test_mass_levels_use_the_two_dimensional_chi_square_radius(qtbot):
     offsets = view.ellipse_points(0)
     quad = np.einsum("ni,ij,nj->n", offsets, np.linalg.inv(CORRELATED), offsets)
     np.testing.assert_allclose(np.sqrt(quad), mass_to_radius(0.5, 2), rtol=1e-9)
-    visible_levels = sum(item.isVisible() for item in view._outlines[0])
-    assert visible_levels == 3
+    # One component: the visible curves of the plot are its outlines, one per level.
+    outlines = [item for item in view.plot.items
+                if isinstance(item, pg.PlotCurveItem) and item.isVisible()]
+    assert len(outlines) == 3
 
 
 def test_points_take_component_colour_class_symbol_and_responsibility_shade(qtbot):

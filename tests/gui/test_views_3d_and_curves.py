@@ -16,6 +16,7 @@ from view_helpers import (
     _has_hue_of,
     _sample,
     _show,
+    settle,
 )
 
 from engine.geometry.ellipsoids import unit_sphere_mesh
@@ -32,7 +33,7 @@ def _fitted_3d_view(qtbot, n_each=300):
     view.set_data(X, ["x feature", "y feature", "z feature"], np.arange(len(X)), y)
     confidence = np.full(len(X), 0.9, dtype=np.float32)
     view.show_model(MEANS_3D, COVS_3D, y, confidence)
-    qtbot.wait(100)
+    settle(qtbot)
     return view, X
 
 
@@ -43,10 +44,9 @@ def test_ellipsoids_sit_on_the_means_and_follow_the_covariances(qtbot):
     np.testing.assert_allclose(view.drawn_centres(), MEANS_3D, atol=1e-6)
     # Every vertex of the drawn mesh, mapped back to data units, lies on the 2-sigma shell.
     sphere, _ = unit_sphere_mesh(20, 32)
-    for k, mesh in enumerate(view._meshes[:3]):
-        M = np.array(mesh.transform().data()).reshape(4, 4).T  # Qt stores column-major
-        scene = sphere @ M[:3, :3].T + M[:3, 3]
-        data = view._centre + scene / view._scale
+    for k in range(3):
+        data = view.ellipsoid_points(k)
+        assert data.shape == sphere.shape  # the whole unit sphere, transformed
         d = data - MEANS_3D[k]
         quad = np.einsum("ni,ij,nj->n", d, np.linalg.inv(COVS_3D[k]), d)
         np.testing.assert_allclose(np.sqrt(quad), view.radius, rtol=1e-5)
@@ -69,7 +69,7 @@ def test_two_gl_views_in_one_process_both_render(qtbot):
     first, _ = _fitted_3d_view(qtbot)
     second, _ = _fitted_3d_view(qtbot)
     second.gl.setCameraPosition(azimuth=30)
-    qtbot.wait(100)
+    settle(qtbot)
     for view in (first, second):
         _assert_not_blank(view.gl.grabFramebuffer())
     second.export_image(_artifact("plot3d_second_view.png"))
@@ -92,7 +92,7 @@ def test_3d_axes_choose_features_and_small_data_gets_a_placeholder(qtbot):
     assert view.axis_labels[2].text.startswith("d  [")
     _assert_not_blank(view.gl.grabFramebuffer())
     view.combos[2].setCurrentIndex(0)  # the user puts feature a on z: a and d swap
-    view._on_combo(view.combos[2])
+    view.combos[2].activated.emit(0)
     assert view.axes() == (3, 1, 0)
     np.testing.assert_allclose(view.drawn_centres(), mean[[3, 1, 0]][None], atol=1e-6)
     view.export_image(_artifact("plot3d_four_features.png"))
@@ -130,8 +130,12 @@ def test_selection_view_draws_candidates_marks_best_and_emits_clicks(qtbot):
     view.set_best(3, "full")
     assert view.best_position() == (3.0, 1030.0)
     assert len(view.failed.data) == 1
-    assert "collapsed" in view._tip(7, 0, (7, "full"))
-    qtbot.wait(50)
+    settle(qtbot)
+    # The mouse over the spurious candidate: its reason in the tooltip.
+    (x,), (y,) = view.failed.getData()
+    over = view.canvas.mapFromScene(view.plot.vb.mapViewToScene(QPointF(x, y)))
+    qtbot.mouseMove(view.canvas.viewport(), over)
+    qtbot.waitUntil(lambda: "collapsed" in view.plot.vb.toolTip(), timeout=5000)
 
     # A real click on the (K=5, diag) point.
     value = next(c.bic for c in _candidates() if (c.n_components, c.covariance_type) == (5, "diag"))
@@ -180,7 +184,7 @@ def test_convergence_view_grows_and_shows_threshold_position_and_messages(qtbot)
     assert view.cursor.value() == 12 and view.cursor.isVisible()
     view.show_messages(["re-seeded component 2", "stopped by max_iter=40 before converging"])
     assert "max_iter=40" in view.messages.text()
-    qtbot.wait(50)
+    settle(qtbot)
     view.export_image(_artifact("convergence.png"))
     view.grab().save(_artifact("convergence_widget.png"))  # with the messages
     _assert_not_blank(QImage(_artifact("convergence.png")))
@@ -196,7 +200,7 @@ def test_convergence_axes_show_whole_iterations_and_a_readable_change_axis(qtbot
     view = _show(qtbot, ConvergenceView(), 800, 400)
     view.set_tolerance(1e-6)
     view.set_history([0, 1], [-8.5, -8.5])
-    qtbot.wait(50)
+    settle(qtbot)
     (x_lo, x_hi), _ = view.plot.vb.viewRange()
     assert x_lo <= 0 and x_hi >= 5
     ticks = view.plot.getAxis("bottom").tickValues(x_lo, x_hi, 600)

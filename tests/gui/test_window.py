@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
+from view_helpers import settle
 from window_driver import (
     ARTIFACTS,
     TIMEOUT_MS,
@@ -18,10 +19,11 @@ from window_driver import (
     fit,
     generate,
     long_fit,
+    parked,
     wait_drawn,
 )
 
-from gui.main_window import MainWindow
+from gui.window.main_window import MainWindow
 
 
 def test_startup_shows_the_demo_data(window):
@@ -51,7 +53,7 @@ def test_fit_draws_k_ellipses_and_ellipsoids_at_the_fitted_means(qtbot, window):
 
 def test_stop_in_the_middle_of_a_fit(qtbot, window, capfd):
     long_fit(qtbot, window)
-    job = window._fit_job
+    job = window.fit.job
     started = time.monotonic()
     with qtbot.waitSignal(window.fitFinished, timeout=5000) as blocker:
         click(qtbot, window.fit_panel.stop_button)
@@ -69,14 +71,14 @@ def test_close_the_window_during_a_fit(qtbot, capfd):
     window.show()
     qtbot.waitExposed(window)
     long_fit(qtbot, window)
-    thread = window._fit_job.thread
+    thread = window.fit.job.thread
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 2.0
     assert thread.isFinished()
     assert len(window.pool) == 0
     window.deleteLater()
-    qtbot.wait(50)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # gone, not hidden
     assert "QThread" not in capfd.readouterr().err
 
 
@@ -94,7 +96,7 @@ def test_closing_during_a_sweep_is_prompt_and_clean(qtbot, capfd):
     assert time.monotonic() - started < 3.0
     assert len(window.pool) == 0
     window.deleteLater()
-    qtbot.wait(50)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # gone, not hidden
     assert "QThread" not in capfd.readouterr().err
 
 
@@ -105,11 +107,11 @@ def test_step_advances_exactly_one_iteration_per_click(qtbot, window):
     for clicks in range(1, 6):
         click(qtbot, step)
         qtbot.waitUntil(lambda c=clicks: len(window.playback) >= c, timeout=TIMEOUT_MS)
-        qtbot.wait(150)  # a paused fit must not run on
-        assert len(window.playback) == clicks
+        assert parked(qtbot, window) == clicks  # a paused fit must not run on
         assert window.playback.latest().iteration == clicks - 1
         assert window.fitting and window.fit_panel.paused
-    qtbot.waitUntil(lambda: window.plot3d.n_ellipsoids() == 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.plot3d.n_ellipsoids() == 3
+                    and window.drawn.mixture is window.playback.latest().mixture, timeout=5000)
     np.testing.assert_allclose(window.plot3d.drawn_centres(),
                                window.playback.latest().means, atol=1e-9)
     with qtbot.waitSignal(window.fitFinished, timeout=5000):
@@ -123,14 +125,15 @@ def test_a_step_shows_the_m_step_then_the_e_step(qtbot, window):
     qtbot.waitUntil(lambda: window.drawn[0] is not None and len(window.playback) == 1,
                     timeout=TIMEOUT_MS)
     assert "Iteration 0" in window.statusBar().currentMessage()
-    click(qtbot, window.fit_panel.step_button)
-    qtbot.waitUntil(lambda: window.phase == ("M-step", 1), timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.frames.stepPhase, timeout=TIMEOUT_MS,
+                          check_params_cb=lambda *shown: shown == ("M-step", 1)):
+        click(qtbot, window.fit_panel.step_button)
     first, second = window.playback[0], window.playback[1]
     assert window.drawn[0] is second.mixture
     assert np.array_equal(window.drawn[2], first.labels)
     np.testing.assert_allclose(window.plot3d.drawn_centres(), second.means, atol=1e-9)
     assert "M-step" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: window.phase == ("E-step", 1), timeout=5000)
+    qtbot.waitUntil(lambda: window.frames.phase == ("E-step", 1), timeout=5000)
     assert np.array_equal(window.drawn[2], second.labels)
     assert "E-step" in window.statusBar().currentMessage()
     assert len(window.playback) == 2  # still one iteration per click
@@ -147,10 +150,7 @@ def test_a_step_shows_the_m_step_then_the_e_step(qtbot, window):
 def test_pause_and_resume(qtbot, window):
     long_fit(qtbot, window)
     click(qtbot, window.fit_panel.pause_button)
-    qtbot.wait(300)  # the iteration in flight may still arrive
-    count = len(window.playback)
-    qtbot.wait(300)
-    assert len(window.playback) == count
+    count = parked(qtbot, window)  # the iteration in flight may still arrive, no more
     assert window.fit_panel.pause_action.text() == "Resume"
     click(qtbot, window.fit_panel.pause_button)
     qtbot.waitUntil(lambda: len(window.playback) > count, timeout=TIMEOUT_MS)
@@ -192,7 +192,7 @@ def test_screenshot_of_the_main_window_after_a_fit(qtbot, window):
     """The artefact tests/artifacts/main_window.png: the whole window, GL view included."""
     fit(qtbot, window, k=3)  # the demo data
     wait_drawn(qtbot, window, 3)
-    qtbot.wait(200)
+    settle(qtbot)
     shot = window.screenshot()  # the widgets, and the GL scene from its framebuffer
     ARTIFACTS.mkdir(exist_ok=True)
     assert window.export_window_image(str(ARTIFACTS / "main_window.png"))
@@ -221,10 +221,7 @@ def test_keyboard_shortcuts_f5_fits_and_space_pauses(qtbot, window):
     qtbot.waitUntil(lambda: len(window.playback) >= 2, timeout=TIMEOUT_MS)
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert window.fit_panel.paused
-    qtbot.wait(300)  # the iteration in flight may still arrive
-    count = len(window.playback)
-    qtbot.wait(300)
-    assert len(window.playback) == count
+    parked(qtbot, window)  # the iteration in flight may still arrive, no more
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not window.fit_panel.paused
     with qtbot.waitSignal(window.fitFinished, timeout=5000):
@@ -244,7 +241,8 @@ def test_step_and_stop_have_shortcuts_and_about_states_the_sign(qtbot, window):
         qtbot.keyClick(window, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
     from PySide6.QtGui import QKeySequence
 
-    for action, keys in ((window.open_action, "Ctrl+O"), (window.export_csv_action, "Ctrl+E"),
+    actions = window.menu_actions
+    for action, keys in ((actions.open, "Ctrl+O"), (actions.export_csv, "Ctrl+E"),
                          (window.fit_panel.fit_action, "F5")):
         assert action.shortcut() == QKeySequence(keys) and action in window.findChildren(
             type(action))
@@ -351,5 +349,5 @@ def test_a_worker_stuck_in_a_long_call_hides_the_window_and_closes_it_later(qtbo
         pass
     assert len(window.pool) == 0
     window.deleteLater()
-    qtbot.wait(50)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # gone, not hidden
     assert "QThread" not in capfd.readouterr().err

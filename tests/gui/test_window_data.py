@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
+from view_helpers import settle
 from window_driver import (
     TIMEOUT_MS,
     generate,
@@ -184,7 +185,7 @@ def test_many_long_feature_names_do_not_squeeze_the_3d_view(qtbot, window, tmp_p
     with qtbot.waitSignal(window.data_panel.dataChanged, timeout=TIMEOUT_MS):
         window.load_csv(str(path))
     window.resize(1280, 800)
-    qtbot.wait(100)
+    settle(qtbot)  # the layout of the new size
     label = window.plot2d.subsample_label
     assert label.isVisible()
     assert window.plot3d.combo_row.isVisible()

@@ -50,13 +50,14 @@ def test_export_labeled_csv_and_model_json(qtbot, window, tmp_path):
 
 
 def test_exports_of_a_model_are_disabled_until_there_is_one(qtbot, window):
-    assert not window.export_csv_action.isEnabled()
-    assert not window.export_json_action.isEnabled()
-    assert window.export_2d_action.isEnabled()  # a picture of the data is always possible
+    assert not window.menu_actions.export_csv.isEnabled()
+    assert not window.menu_actions.export_json.isEnabled()
+    assert window.menu_actions.export_2d.isEnabled()  # a picture of the data is always possible
     fit(qtbot, window, k=3)
-    assert window.export_csv_action.isEnabled() and window.export_json_action.isEnabled()
+    actions = window.menu_actions
+    assert actions.export_csv.isEnabled() and actions.export_json.isEnabled()
     generate(qtbot, window, "separated-2d", n=300, dim=2)  # new data: the model is gone
-    assert not window.export_csv_action.isEnabled()
+    assert not window.menu_actions.export_csv.isEnabled()
 
 
 def test_a_failed_image_export_says_so(qtbot, window, tmp_path):
@@ -131,10 +132,10 @@ def test_kmeans_comparison_scores_both(qtbot, window):
     window.compare_panel.check.setChecked(True)
     qtbot.waitUntil(lambda: "k-means" in window.compare_panel.scores.text(), timeout=TIMEOUT_MS)
     assert "k-means" in window.plot2d.caption()  # the 2-D view says whose colours it shows
-    assert window._kmeans_labels is not None
-    assert window._kmeans_labels.shape == window.display_rows.shape
+    assert window.session.kmeans_labels is not None
+    assert window.session.kmeans_labels.shape == window.display_rows.shape
     assert window.drawn[0] is window.model.mixture
-    assert np.array_equal(window.drawn[1], window._kmeans_labels)  # 2-D: k-means
+    assert np.array_equal(window.drawn[1], window.session.kmeans_labels)  # 2-D: k-means
     assert np.array_equal(window.drawn[2], window.playback.latest().labels)  # 3-D: mixture
     agreement = np.mean(window.drawn[1] == window.drawn[2])
     assert agreement > 0.9  # aligned: k-means' clusters carry the matching components' colours

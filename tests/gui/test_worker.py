@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QCoreApplication
 
 from engine.data.datasets import make_random_mixture, make_scenario
 from engine.data.tables import read_csv
@@ -57,6 +58,21 @@ def _fit_job(pool, X, recorder, paused=False, **settings):
     return pool.submit(worker, **recorder.callbacks())
 
 
+def _until(condition, timeout: float = 5.0) -> None:
+    """Wait (polling) until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.001)
+
+
+def _parked(qtbot, job) -> None:
+    """Wait until the paused worker sleeps at its checkpoint, then deliver what it
+    emitted before: from then on nothing more can arrive until it is stepped."""
+    qtbot.waitUntil(lambda: job.worker.control.waiting, timeout=TIMEOUT_MS)
+    QCoreApplication.processEvents()
+
+
 def test_run_control_step_grants_exactly_one_iteration():
     control = RunControl(paused=True)
     passed = []
@@ -69,14 +85,14 @@ def test_run_control_step_grants_exactly_one_iteration():
 
     thread = threading.Thread(target=loop)
     thread.start()
-    time.sleep(0.1)
+    _until(lambda: control.waiting)
     assert passed == []  # paused: waits on the condition
     control.step()
-    time.sleep(0.1)
+    _until(lambda: len(passed) == 1 and control.waiting)
     assert passed == [0]
     control.step()
     control.step()
-    time.sleep(0.1)
+    _until(lambda: len(passed) == 3 and control.waiting)
     assert passed == [0, 1, 2]
     control.stop()  # wakes the paused loop
     thread.join(timeout=2)
@@ -106,12 +122,12 @@ def test_paused_fit_steps_one_iteration_per_step(qtbot, pool):
     X = make_scenario("overlapping-3d", n=900, seed=0).X
     recorder = Recorder()
     job = _fit_job(pool, X, recorder, paused=True, tol=0.0, max_iter=10_000)
-    qtbot.wait(200)
+    _parked(qtbot, job)
     assert recorder.snapshots == []  # paused before the first snapshot
     for expected in range(1, 5):
         job.worker.step()
         qtbot.waitUntil(lambda n=expected: len(recorder.snapshots) >= n, timeout=TIMEOUT_MS)
-        qtbot.wait(150)  # nothing more may arrive while paused
+        _parked(qtbot, job)  # nothing more may arrive while paused
         assert [s.iteration for s in recorder.snapshots] == list(range(expected))
     job.worker.resume()
     qtbot.waitUntil(lambda: len(recorder.snapshots) > 10, timeout=TIMEOUT_MS)
@@ -221,7 +237,7 @@ def test_shutdown_joins_a_paused_worker(qtbot):
     recorder = Recorder()
     X = make_scenario("separated-2d", n=300, seed=0).X
     job = _fit_job(pool, X, recorder, paused=True)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: job.worker.control.waiting, timeout=TIMEOUT_MS)
     started = time.monotonic()
     assert pool.shutdown(timeout_ms=5000)
     assert time.monotonic() - started < 1.0

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QWidget
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -45,8 +47,42 @@ def _show(qtbot, widget, width=900, height=620):
     widget.resize(width, height)
     widget.show()
     qtbot.waitExposed(widget)
-    qtbot.wait(50)
+    settle(qtbot)
     return widget
+
+
+class Counter(QObject):
+    """Counts the events of one type an object receives."""
+
+    def __init__(self, watched: QObject, kind: QEvent.Type):
+        super().__init__()
+        self.kind, self.count = kind, 0
+        watched.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == self.kind:
+            self.count += 1
+        return False
+
+
+def settle(qtbot, rounds: int = 2) -> None:
+    """Wait until Qt has delivered what was already scheduled (posted events, layout
+    requests, paints): a marker window's paint, requested now, arrives after every
+    update requested before it.  Twice, for what the first round scheduled."""
+    marker = QWidget()
+    corner = QGuiApplication.primaryScreen().geometry().bottomRight()
+    marker.setGeometry(corner.x() - 20, corner.y() - 20, 8, 8)  # where no test's window is
+    paints = Counter(marker, QEvent.Type.Paint)
+    marker.show()
+    qtbot.waitExposed(marker)
+    try:
+        for _ in range(rounds):
+            before = paints.count
+            marker.update()
+            qtbot.waitUntil(lambda before=before: paints.count > before, timeout=5000)
+    finally:
+        marker.close()
+        marker.deleteLater()
 
 
 def _pixels(image: QImage) -> np.ndarray:

@@ -60,6 +60,21 @@ def long_fit(qtbot, window):
     assert window.fitting
 
 
+def parked(qtbot, window) -> int:
+    """Wait until the paused fit's worker sleeps at its checkpoint and what it emitted
+    before has been recorded; return the number of frames recorded (from then on
+    nothing more can arrive until the fit is stepped or resumed)."""
+    from PySide6.QtCore import QCoreApplication
+
+    control = window.fit.job.worker.control
+    qtbot.waitUntil(lambda: control.waiting, timeout=TIMEOUT_MS)
+    QCoreApplication.processEvents()
+    count = len(window.playback)
+    QCoreApplication.processEvents()
+    assert control.waiting and len(window.playback) == count
+    return count
+
+
 def activate(qtbot, window) -> None:
     """Xvfb runs no window manager: ask for the focus ourselves."""
     from PySide6.QtWidgets import QApplication

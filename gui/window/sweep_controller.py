@@ -1,0 +1,153 @@
+"""Model-order selection: the sweep on a worker, the candidates filling the
+selection view live, and a clicked candidate becoming the session's model."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.selection.sweep import SWEEP_N_INIT, best_candidate
+from gui.window.fit_controller import FitController
+from gui.window.frames import FrameDrawer
+from gui.window.scores import ModelScores
+from gui.window.session import Session
+from gui.worker import SweepWorker
+
+
+class SweepController(QObject):
+    runningChanged = Signal(bool)  # a sweep started (True) or ended (False)
+    finished = Signal(object)  # Selection
+    candidateShown = Signal(object)  # the Candidate made the current model
+    status = Signal(str)
+    error = Signal(str, str)
+
+    def __init__(self, session: Session, pool, fit: FitController, selection_panel, fit_panel,
+                 selection_view, convergence, drawer: FrameDrawer, scores: ModelScores,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.session, self.pool, self.fit = session, pool, fit
+        self.panel, self.fit_panel = selection_panel, fit_panel
+        self.view, self.convergence = selection_view, convergence
+        self.drawer, self.scores = drawer, scores
+        self._job = None
+        selection_panel.sweepRequested.connect(self.run)
+        selection_panel.cancelRequested.connect(self.cancel)
+        selection_panel.criterionChanged.connect(self._criterion_changed)
+        selection_view.candidateClicked.connect(self.show_candidate)
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None and self._job.running
+
+    def run(self, request) -> bool:
+        """Fit every candidate of ``request`` (a SweepRequest) with the fit panel's EM
+        settings, each from at least ``SWEEP_N_INIT`` starts."""
+        session = self.session
+        if session.data is None or self.running or self.fit.running:
+            return False
+        settings = self.fit_panel.settings()
+        settings = replace(settings, n_init=max(settings.n_init, SWEEP_N_INIT))
+        session.candidates, session.selection = [], None
+        self.view.reset()
+        self.view.set_criterion(request.criterion)
+        worker = SweepWorker(session.data.X, request.n_components, request.covariance_types,
+                             settings, request.criterion)
+        self._job = self.pool.submit(
+            worker, on_snapshot=self._on_candidate, on_progress=self.panel.set_progress,
+            on_done=self._on_done, on_error=self._on_failed,
+        )
+        self.panel.set_running(True)
+        self.runningChanged.emit(True)
+        self.status.emit(f"Model selection: {len(request.n_components)} values of K x "
+                         f"{len(request.covariance_types)} covariance types…")
+        return True
+
+    def cancel(self) -> None:
+        """The Cancel button: stop after the candidate being fitted."""
+        if self.running:
+            self._job.worker.stop()
+            self.status.emit("Cancelling the sweep…")
+
+    def abandon(self) -> None:
+        """Drop the sweep without a result (new data)."""
+        if self.running:
+            self._job.cancel()
+        self._ended()
+
+    def _on_candidate(self, candidate) -> None:
+        self.session.candidates.append(candidate)
+        self.view.add_candidate(candidate)
+        self._mark_best(self.panel.criterion_name())
+
+    def _mark_best(self, criterion: str) -> None:
+        candidates = self.session.candidates
+        best = best_candidate(candidates, criterion) if candidates else None
+        self.view.set_best(*((best.n_components, best.covariance_type) if best
+                             else (None, None)))
+
+    def _on_done(self, selection) -> None:
+        self._ended()
+        if selection is None:
+            return
+        session = self.session
+        session.selection = selection
+        # In grid order (worker processes deliver candidates as they finish).
+        session.candidates = list(selection.candidates)
+        best = selection.best
+        done = "cancelled" if selection.cancelled else "done"
+        if best is None:
+            self.panel.show_result(f"Sweep {done}: no eligible candidate.")
+        else:
+            self.panel.show_result(
+                f"Sweep {done}: best K = {best.n_components}, {best.covariance_type} "
+                f"({selection.criterion.upper()} {best.score(selection.criterion):.6g}). "
+                "Click a point to show that model.")
+            self.show_candidate(best.n_components, best.covariance_type)
+        self.status.emit(f"Model selection {done}: {len(selection.candidates)} candidates")
+        self.finished.emit(selection)
+
+    def _on_failed(self, message: str) -> None:
+        self._ended()
+        self.error.emit("Model selection failed", message)
+
+    def _ended(self) -> None:
+        was_running = self._job is not None
+        self._job = None
+        self.panel.set_running(False)
+        if was_running:
+            self.runningChanged.emit(False)
+
+    def _criterion_changed(self, criterion: str) -> None:
+        self.view.set_criterion(criterion)
+        self._mark_best(criterion)
+
+    def show_candidate(self, n_components: int, covariance_type: str) -> None:
+        """Make a sweep's candidate the current model and show it in every view."""
+        session = self.session
+        candidate = session.candidate(n_components, covariance_type)
+        if candidate is None or candidate.mixture is None:
+            self.status.emit(f"K = {n_components}, {covariance_type}: no model "
+                             f"({candidate.reason if candidate else 'not fitted'})")
+            return
+        # The record of an earlier fit would replay another model under this one.
+        session.clear_record()
+        self.convergence.reset()
+        session.set_model(candidate)
+        self.view.set_shown(candidate.n_components, candidate.covariance_type)
+        # Fit (F5) or Step (F10) now replays EM for the model on screen.
+        self.fit_panel.set_model_choice(candidate.n_components, candidate.covariance_type)
+        self.drawer.draw_mixture(candidate.mixture, None, None)
+        self.drawer.compute_labels(candidate.mixture, None)
+        state = "converged" if candidate.converged else "not converged"
+        lines = [f"Candidate K = {candidate.n_components}, {candidate.covariance_type}: "
+                 f"{candidate.status} ({state} after {candidate.n_iter} iterations); "
+                 f"BIC {candidate.bic:.6g}, AIC {candidate.aic:.6g}, ICL {candidate.icl:.6g}"]
+        if candidate.reason:
+            lines.append(candidate.reason)
+        lines.append("A sweep keeps no iterations: Fit (F5) or Step (F10) runs EM again "
+                     "for this K and covariance, to watch it converge.")
+        self.convergence.show_messages(lines)
+        self.status.emit(lines[0])
+        self.scores.evaluate()
+        self.candidateShown.emit(candidate)

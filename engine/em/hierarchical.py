@@ -1,7 +1,7 @@
 """Model-based agglomerative hierarchical clustering: mclust's default EM start.
 
 Banfield & Raftery (1993); Fraley (1998), "Algorithms for model-based Gaussian
-hierarchical clustering".  Starting from one cluster per distinct row, the pair
+hierarchical clustering".  Starting from one cluster per row, the pair
 whose merge loses the least classification likelihood is merged until one
 cluster is left; one tree serves every K of a sweep (:meth:`Tree.labels`).
 
@@ -38,7 +38,7 @@ More than ``max_rows`` rows (mclust's ``subset`` option, 2000): the tree is buil
 on a seeded sample; every other row gets the label of the nearest cluster mean
 (transformed space).  Those rows' labels need not form a refinement chain.
 
-Cost: an (L, L) matrix of merge costs (L distinct rows), each merge recomputes
+Cost: an (L, L) matrix of merge costs (L rows), each merge recomputes
 one row and column (batched ``slogdet`` for VVV), and the per-column minima are
 kept so that finding the next merge is O(L): O(L^2 (1 + p^3)) in all.
 """
@@ -57,7 +57,7 @@ _EPS = np.finfo(float).eps
 
 @dataclass(frozen=True)
 class Tree:
-    """A merge tree over the distinct rows of a (sample of the) data.
+    """A merge tree over the rows (or distinct rows) of a (sample of the) data.
 
     ``merges[t] = (a, b)``: nodes a and b joined into node ``n_leaves + t`` (leaves
     are ``0 .. n_leaves-1``, numbered by first appearance); ``costs[t]`` its cost.
@@ -174,7 +174,7 @@ class _Clusters:
         if self.model == "VVV":
             W = self.W[a] + self.W[B] + f[:, None, None] * diff[:, :, None] * diff[:, None, :]
         term = self._term(nab, W, tr)
-        return term - self.term[a] - self.term[B], term, (tr, W)
+        return term - (self.term[a] + self.term[B]), term, (tr, W)  # symmetric in a, B
 
     def merge(self, i: int, j: int, last: int):
         """Slot i <- i + j; slot j <- last."""
@@ -204,8 +204,14 @@ def hierarchical_tree(
     transform: str | None = "SVD",
     max_rows: int = DEFAULT_MAX_ROWS,
     rng: np.random.Generator | int | None = None,
+    merge_duplicates: bool = False,
 ) -> Tree:
-    """Build the merge tree of X (n, d); ``model`` is coerced to ``"V"`` when d = 1."""
+    """Build the merge tree of X (n, d); ``model`` is coerced to ``"V"`` when d = 1.
+
+    Leaves are the (sampled) rows, as in mclust's ``hc()`` (its ``dupPartition``
+    default never reaches ``hcVVV``); ``merge_duplicates`` starts instead from one
+    leaf per distinct row, so that no K-partition has two clusters of equal rows.
+    """
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
@@ -222,14 +228,16 @@ def hierarchical_tree(
     Z = transform_data(X, transform, None if n <= max_rows else sample)
     if Z.shape[1] == 1 and model == "VVV":
         model = "V"
-    # Leaves: distinct rows of the sample (of X, as mclust's dupPartition), by first appearance.
-    _, first, inverse = np.unique(X[sample], axis=0, return_index=True, return_inverse=True)
-    rank = np.empty(first.shape[0], dtype=np.intp)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
-    leaf = rank[inverse.reshape(-1)]
+    if merge_duplicates:  # one leaf per distinct row, numbered by first appearance
+        _, first, inverse = np.unique(X[sample], axis=0, return_index=True, return_inverse=True)
+        rank = np.empty(first.shape[0], dtype=np.intp)
+        rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
+        leaf = rank[inverse.reshape(-1)]
+    else:
+        leaf = np.arange(sample.shape[0])
     leaf_of_row = np.full(n, -1, dtype=np.intp)
     leaf_of_row[sample] = leaf
-    L = first.shape[0]
+    L = int(leaf.max()) + 1
     merges, costs = _merge_loop(Z[sample], leaf, L, model) if L > 1 else (np.empty((0, 2)), [])
     return Tree(
         leaf_of_row,

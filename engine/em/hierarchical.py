@@ -146,47 +146,55 @@ class _Clusters:
         else:  # mclust's hcV: alpha <- min(alpha, eps), then max(alpha, eps) in Fortran
             alpha = _EPS
         self.alpha, self.beta = alpha, 1.0
-        self.term = self._term(self.n, self.W, self.tr) if model != "EII" else None
+        W0 = self.W[self.n > p] if self.W is not None else None
+        self.term = self._term(self.n, self.tr, W0) if model != "EII" else None
 
-    def _term(self, l, W, tr):
+    def _term(self, l, tr, W):
+        """Terms of clusters of sizes l, scatter traces tr; W: scatters of those with l > p."""
         if self.model == "V":
             return l * np.log((tr + self.alpha) / l)
         c = np.log(self.beta * (tr + self.alpha) / l)
         out = l * c
         big = l > self.p
         if big.any():
-            sign, logdet = np.linalg.slogdet(W[big] / l[big, None, None])
+            sign, logdet = np.linalg.slogdet(W / l[big, None, None])
             logdet = np.where(sign > 0, logdet, -np.inf)
             out[big] = l[big] * np.logaddexp(logdet, c[big])
         return out
 
-    def join(self, a: int, B: np.ndarray):
-        """Costs of merging slot a with each slot in B, and the merged statistics."""
-        na, nb = self.n[a], self.n[B]
-        nab = na + nb
+    def _stats(self, a: int, B: np.ndarray):
+        nab = self.n[a] + self.n[B]
         diff = self.mean[B] - self.mean[a]
-        f = na * nb / nab
-        ss = f * np.einsum("ij,ij->i", diff, diff)
+        f = self.n[a] * self.n[B] / nab
+        return nab, diff, f, f * np.einsum("ij,ij->i", diff, diff)
+
+    def _scatter(self, a: int, B: np.ndarray, diff: np.ndarray, f: np.ndarray) -> np.ndarray:
+        return self.W[a] + self.W[B] + f[:, None, None] * diff[:, :, None] * diff[:, None, :]
+
+    def join(self, a: int, B: np.ndarray) -> np.ndarray:
+        """Costs of merging slot a with each slot in B (symmetric in a and B, as mclust)."""
+        nab, diff, f, ss = self._stats(a, B)
         if self.model == "EII":
-            return ss, None, None
+            return ss
         tr = self.tr[a] + self.tr[B] + ss
         W = None
-        if self.model == "VVV":
-            W = self.W[a] + self.W[B] + f[:, None, None] * diff[:, :, None] * diff[:, None, :]
-        term = self._term(nab, W, tr)
-        return term - (self.term[a] + self.term[B]), term, (tr, W)  # symmetric in a, B
+        if self.model == "VVV":  # scatters only where the determinant counts
+            big = nab > self.p
+            W = self._scatter(a, B[big], diff[big], f[big])
+        return self._term(nab, tr, W) - (self.term[a] + self.term[B])
 
     def merge(self, i: int, j: int, last: int):
         """Slot i <- i + j; slot j <- last."""
-        term, extra = self.join(i, np.array([j]))[1:]
-        ni, nj = self.n[i], self.n[j]
-        self.mean[i] = (ni * self.mean[i] + nj * self.mean[j]) / (ni + nj)
-        self.n[i] = ni + nj
-        if extra is not None:
-            self.tr[i] = extra[0][0]
-            self.term[i] = term[0]
+        J = np.array([j])
+        nab, diff, f, ss = self._stats(i, J)
+        if self.model != "EII":
+            self.tr[i] = self.tr[i] + self.tr[j] + ss[0]
             if self.W is not None:
-                self.W[i] = extra[1][0]
+                self.W[i] = self._scatter(i, J, diff, f)[0]
+            W = self.W[i : i + 1] if self.W is not None and nab[0] > self.p else None
+            self.term[i] = self._term(nab, self.tr[i : i + 1], W)[0]
+        self.mean[i] = (self.n[i] * self.mean[i] + self.n[j] * self.mean[j]) / nab[0]
+        self.n[i] = nab[0]
         arrays = [self.n, self.mean, self.tr] + [a for a in (self.W, self.term) if a is not None]
         for arr in arrays:
             arr[j] = arr[last]
@@ -253,7 +261,7 @@ def _merge_loop(Z: np.ndarray, leaf: np.ndarray, L: int, model: str):
     cl = _Clusters(Z, leaf, L, model)
     D = np.full((L, L), np.inf)  # symmetric; slot pairs i != j
     for j in range(1, L):
-        D[:j, j] = D[j, :j] = cl.join(j, np.arange(j))[0]
+        D[:j, j] = D[j, :j] = cl.join(j, np.arange(j))
     # colmin[j], colarg[j]: min over i < j of D[i, j] and the last i reaching it.
     colmin, colarg = np.full(L, np.inf), np.zeros(L, dtype=np.intp)
     for j in range(1, L):
@@ -277,7 +285,7 @@ def _merge_loop(Z: np.ndarray, leaf: np.ndarray, L: int, model: str):
         g -= 1
         others = np.delete(np.arange(g), i)
         if others.size:
-            D[i, others] = D[others, i] = cl.join(i, others)[0]
+            D[i, others] = D[others, i] = cl.join(i, others)
         colmin[g:] = np.inf
         # Columns whose candidates changed: rows i (all columns > i) and j (columns > j).
         cols = np.arange(i + 1, g)

@@ -29,7 +29,7 @@ def brute_force_merges(Z, model):
     for g in range(L, 1, -1):
         best = (np.inf, -1, -1)
         for j in range(1, g):
-            cost = cl.join(j, np.arange(j))[0]
+            cost = cl.join(j, np.arange(j))
             for i in range(j):
                 if cost[i] <= best[0]:
                     best = (cost[i], i, j)

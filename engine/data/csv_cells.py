@@ -1,8 +1,8 @@
 """What one cell of a CSV file means: a number, a missing value or text; the error type.
 
-Every reading path (:mod:`engine.data.csv_scan`, :mod:`engine.data.csv_fast`, the csv
-module in :mod:`engine.data.csv_reader`) gives a cell the meaning these functions
-give it, so the paths agree bit for bit and name the same cells in errors.
+Both reading paths (pandas in :mod:`engine.data.csv_pandas`, checked to agree, and
+the csv module in :mod:`engine.data.csv_reader`) give a cell the meaning these
+functions give it, so they agree bit for bit and name the same cells in errors.
 """
 
 from __future__ import annotations

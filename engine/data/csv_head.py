@@ -2,8 +2,9 @@
 
 Every reading path starts here: the first :data:`HEAD_RECORDS` records, read by
 the :mod:`csv` module, fix the delimiter, the number of fields and whether the
-first record is a header; :mod:`engine.data.csv_scan` and :mod:`engine.data.csv_fast`
-then read the rest of the file by those rules.
+first record is a header; pandas (:mod:`engine.data.csv_pandas`) then reads the rest
+of the file by those rules, or the csv module (:mod:`engine.data.csv_reader`) reads
+the whole file by them.
 """
 
 from __future__ import annotations
@@ -68,8 +69,6 @@ class Head:
     body_start: int  # byte offset of the line after the header (or of the text)
     body_line: int  # its physical line number
     ragged: int | None  # the first record whose number of fields differs
-    head_bytes: int
-    head_lines: int
 
     @classmethod
     def read(cls, data: bytes, base: int, path: str) -> Head:
@@ -106,23 +105,12 @@ class Head:
             body_start,
             body_line,
             ragged,
-            end - base,
-            text.count("\n") + 1,
         )
 
     @property
     def decimal_comma(self) -> bool:
         """Whether ',' may be a decimal point: in every file not delimited by commas."""
         return self.delimiter != ","
-
-    def quotes_end_with_header(self, data: bytes) -> bool:
-        """True when a header holds all the quotes of the file: the rest is plain."""
-        return self.has_header and data.find(b'"', self.body_start) == -1
-
-    def lines_estimate(self, n_bytes: int) -> int:
-        """About how many lines n_bytes hold, judging by the head's (rather more than fewer)."""
-        per_line = self.head_bytes / max(1, self.head_lines)
-        return int(n_bytes / per_line * 1.05) + 64
 
     def header(self) -> list[str]:
         first = self.records[0]
@@ -144,14 +132,6 @@ class Head:
         if not rows:
             return [False] * len(self.records[0])
         return [parse_column(cells, decimal_comma) is None for cells in zip(*rows, strict=True)]
-
-    def ragged_error(self, path, index=None, line=None, n_fields=None) -> DataError:
-        """The error for the record at ``index`` of the head, or for a later ``line``."""
-        if n_fields is None:
-            n_fields = len(self.records[index])
-        return ragged_error(
-            n_fields, self.records, self.lines, index, self.has_header, path, line=line
-        )
 
 
 def read_records(text, delimiter, path, n_bytes=0, progress=None, should_stop=None):

@@ -1,28 +1,26 @@
-"""Reading a delimited text file: decoding, choosing a path, the csv-module path.
+"""Reading a delimited text file: bytes to UTF-8, pandas for the body, the csv module else.
 
-:func:`parse_csv` turns a file into the fields of :class:`engine.data.tables.Table`.  All
-paths start from the same head (:mod:`engine.data.csv_head`: the first
-:data:`~engine.data.csv_head.HEAD_RECORDS` records fix the delimiter, the number of
-fields, the header and which columns hold text), give every cell the meaning
-:mod:`engine.data.csv_cells` gives it, and so agree on cells, numbers (bit for bit),
-line numbers and errors:
+:func:`parse_csv` turns a file into the fields of :class:`engine.data.tables.Table`:
 
-* a big file without quotes (over :data:`engine.data.csv_fast.FAST_MIN_BYTES`) is
-  read by pandas' C parser, in chunks on two threads, when pandas is installed
-  and the file is clean: every row has its fields, every cell of a numeric
-  column is a number (:mod:`engine.data.csv_fast`).  pandas is 2-4x faster than
-  numpy can be; anything it would read differently, or not at all, makes the
-  file go to the byte scan, which names what is wrong.
-* any other file without quotes is scanned as bytes, in blocks, on two threads
-  (:mod:`engine.data.csv_scan`): numpy finds the delimiters and parses every plain
-  number exactly as ``float()`` would; the other cells go through ``float()``.
-  Both keep the cells as the file's bytes (:class:`~engine.data.csv_rows.LineRows`).
-* a big file whose quotes are all simple (whole cells ``"..."`` without a
-  delimiter, line break or quote inside, as R's ``write.csv`` writes text) is
-  read by pandas too, on the same terms (:func:`engine.data.csv_fast.simple_quotes`);
-  its rows drop the quotes, as the csv module would.
-* any other file with quotes (or one of those pandas declines) goes through the
-  :mod:`csv` module, which knows quoting, and keeps its rows as lists of str.
+* the bytes become UTF-8 with '\\n' line ends (:func:`_utf8`: a BOM, UTF-16,
+  else UTF-8, else latin-1; NUL bytes refused);
+* the head (:mod:`engine.data.csv_head`: the first records, read by the csv
+  module) fixes the delimiter, the number of fields, the header and which
+  columns hold text: pandas guesses none of these as we do;
+* pandas' C parser reads the body in chunks (:mod:`engine.data.csv_pandas`),
+  and checks every chunk against what the csv module and ``float()`` would
+  make of it;
+* a file it declines (one with a cell pandas reads otherwise, a ragged row, a
+  blank line, a quoted line break...: a file with something wrong, or rare)
+  is read whole by the :mod:`csv` module, whose reading is the meaning every
+  file has (:func:`_parse_text`), and which names the file, line and column
+  of whatever is wrong.
+
+What stays hand-written and why: pandas has no encoding, delimiter or header
+guess, reads decimal commas only when told, pads short rows and reads
+``'nan'``, ``'1_000'`` and ``' NA '`` otherwise than ``float()``, and its errors
+name neither the file nor the column.  Measured on bench/run.py's 1e6 x 10 file
+(102 MiB): see :mod:`engine.data.csv_pandas`.
 """
 
 from __future__ import annotations
@@ -48,7 +46,6 @@ from engine.data.csv_cells import (
     shown,
     unique_names,
 )
-from engine.data.csv_fast import read_with_pandas
 from engine.data.csv_head import (
     Head,
     check_stop,
@@ -57,8 +54,8 @@ from engine.data.csv_head import (
     read_records,
     sniff_delimiter,
 )
+from engine.data.csv_pandas import read_with_pandas
 from engine.data.csv_rows import LineRows, ParsedCSV
-from engine.data.csv_scan import scan
 
 __all__ = [
     "DataError",
@@ -91,8 +88,7 @@ def parse_csv(
 ) -> ParsedCSV:
     """Read a delimited text file; see :func:`engine.data.tables.read_csv`.
 
-    ``use_pandas=False`` keeps big files on the byte scan, or the csv module for a
-    file with quotes (for comparisons).
+    ``use_pandas=False`` reads every file by the csv module (the reference).
     """
     path = os.fsdecode(path)
     data = _read_file(path)
@@ -105,42 +101,31 @@ def parse_csv(
         data = _unix_line_ends(data)
     if not _NOT_SPACE.search(data, base):
         raise DataError("is empty", path=path)
-    quoted = data.find(b'"', base) != -1
-    try:
-        head = Head.read(data, base, path)
-    except DataError:
-        if not quoted:
-            raise
-        head = None  # the csv module reads the whole file and says what is wrong
-    if quoted and (head is None or not head.quotes_end_with_header(data)):
-        parsed = None
-        if use_pandas and head is not None and head.ragged is None:
-            watched = None if progress is None else _Monotone(progress)
-            parsed = read_with_pandas(data, head, path, n_bytes, watched, should_stop, quoted=True)
-            progress = watched  # if pandas declined, hold the bar where it left it
-        if parsed is None:
-            text = data[base:].decode("utf-8")
-            del data  # the bytes, the text and the cells would all be held at once
-            with _gc_paused():
-                parsed = _parse_text(text, path, n_bytes, progress, should_stop)
-    else:
-        if head.ragged is not None:
-            raise head.ragged_error(path, index=head.ragged)
-        parsed = _read_unquoted(data, head, path, n_bytes, progress, should_stop, use_pandas)
+    parsed = None
+    if use_pandas:
+        progress = None if progress is None else _Monotone(progress)
+        parsed = _read_by_pandas(data, base, path, n_bytes, progress, should_stop)
+    if parsed is None:
+        text = data[base:].decode("utf-8")
+        del data  # the bytes, the text and the cells would all be held at once
+        with _gc_paused():
+            parsed = _parse_text(text, path, n_bytes, progress, should_stop)
     if progress is not None:
         progress(n_bytes, n_bytes)
     return parsed
 
 
-def _read_unquoted(data, head, path, n_bytes, progress, should_stop, use_pandas) -> ParsedCSV:
-    """pandas for a big clean file, else (or when pandas declines) the byte scan."""
-    if use_pandas:
-        watched = None if progress is None else _Monotone(progress)
-        parsed = read_with_pandas(data, head, path, n_bytes, watched, should_stop)
-        if parsed is not None:
-            return parsed
-        progress = watched  # the scan starts again from 0: hold the bar where pandas left it
-    return scan(data, head, path, n_bytes, progress, should_stop)
+def _read_by_pandas(data, base, path, n_bytes, progress, should_stop) -> ParsedCSV | None:
+    """The file read by pandas, or None: a head the csv module must read, or a body pandas
+    declines (its progress stays where pandas left it)."""
+    try:
+        head = Head.read(data, base, path)
+    except DataError:
+        return None  # the csv module says what is wrong, where
+    if head.ragged is not None:
+        return None
+    quoted = data.find(b'"', head.body_start) != -1
+    return read_with_pandas(data, head, path, n_bytes, progress, should_stop, quoted=quoted)
 
 
 class _Monotone:
@@ -340,6 +325,4 @@ def _parse_text(text, path, n_bytes, progress, should_stop) -> ParsedCSV:
         if values is not None and not np.isnan(values).all():
             numeric[name] = values
     source = tuple(header_cells) if has_header else None
-    return ParsedCSV(
-        path, header, records, numeric, delimiter, has_header, lines, source, route="csv"
-    )
+    return ParsedCSV(path, header, records, numeric, delimiter, has_header, lines, source)

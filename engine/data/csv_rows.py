@@ -1,13 +1,13 @@
-"""What a reading path returns: :class:`ParsedCSV`, and rows kept as the file's bytes.
+"""What reading returns: :class:`ParsedCSV`, and rows kept as the file's bytes.
 
-:class:`LineRows` is how the byte scan (:mod:`engine.data.csv_scan`) and the pandas
-path (:mod:`engine.data.csv_fast`) keep the cells of a file without quotes: the
-file's UTF-8 bytes and where each row starts and ends, split on demand.  A
-million rows of ten numbers take the file's size plus 16 MB instead of ten
-million Python strings.  The pandas path also keeps so the rows of a file whose
-quotes are all simple (:func:`engine.data.csv_fast.simple_quotes`: whole cells
-``"..."`` holding no delimiter, line break or quote): every quote there opens
-or closes a cell, so dropping them all unquotes every cell.
+:class:`LineRows` is how the pandas path (:mod:`engine.data.csv_pandas`) keeps
+the cells of a file: the file's UTF-8 bytes and where each row starts and
+ends, split on demand.  A million rows of ten numbers take the file's size
+plus 16 MB instead of ten million Python strings.  The rows of a file whose
+quotes are all simple (:func:`engine.data.csv_pandas.simple_quotes`: whole
+cells ``"..."`` holding no delimiter, line break or quote) are kept so too:
+every quote there opens or closes a cell, so dropping them all unquotes every
+cell.
 """
 
 from __future__ import annotations
@@ -23,11 +23,7 @@ __all__ = ["LineRows", "ParsedCSV"]
 @dataclass(frozen=True)
 class ParsedCSV:
     """What :func:`~engine.data.csv_reader.parse_csv` read: the fields of
-    :class:`~engine.data.tables.Table`.
-
-    ``route`` says which path read the file: ``"pandas"`` (:mod:`engine.data.csv_fast`),
-    ``"scan"`` (:mod:`engine.data.csv_scan`) or ``"csv"`` (the csv module, files with quotes).
-    """
+    :class:`~engine.data.tables.Table`."""
 
     path: str
     header: list[str]
@@ -37,11 +33,10 @@ class ParsedCSV:
     has_header: bool
     line_numbers: np.ndarray
     source_header: tuple | None = None  # the header's cells as written, names unmade
-    route: str = "csv"
 
 
 class LineRows(Sequence):
-    """The data rows of a file without quotes (or with simple ones), kept as its UTF-8 bytes.
+    """The data rows of a file, every line of a span of its UTF-8 bytes, split on demand.
 
     ``rows[i]`` is a new list of str, the line split at the delimiter (the text
     as read, spaces included; with ``quoted``, its quotes dropped first, as the
@@ -49,41 +44,28 @@ class LineRows(Sequence):
     Compares equal to any sequence of the same rows.  :meth:`lines` gives the
     lines as written, quotes and all.
 
-    Where each row starts and ends is given (the byte scan, which skips blank
-    lines, knows it anyway) or, for rows that are every line of a span of the
-    file (:meth:`every_line`), found on first use: reading a file need not
-    index ten million bytes of it that nobody may look at.
+    Where each row starts and ends is found on first use: reading a file need
+    not index a hundred million bytes of it that nobody may look at.
     """
 
     __slots__ = ("_data", "_index", "_span", "_n", "_delimiter", "_quoted")
 
-    def __init__(self, data: bytes, starts: np.ndarray, ends: np.ndarray, delimiter: str):
-        self._data = data
-        self._index = (starts, ends)  # each of shape (n,), byte offsets into data
-        self._span = None
-        self._n = len(starts)
-        self._delimiter = delimiter
-        self._quoted = False
-
-    @classmethod
-    def every_line(
-        cls, data: bytes, start: int, stop: int, n: int, delimiter: str, *, quoted: bool = False
-    ) -> LineRows:
+    def __init__(
+        self, data: bytes, start: int, stop: int, n: int, delimiter: str, *, quoted: bool = False
+    ):
         """The n lines of data[start:stop] (which ends with a line end or the data) as rows.
 
         ``quoted``: the lines' quotes are all simple, and dropped from the cells.
         """
-        rows = cls.__new__(cls)
-        rows._data = data
-        rows._index = None
-        rows._span = (start, stop)
-        rows._n = n
-        rows._delimiter = delimiter
-        rows._quoted = quoted
-        return rows
+        self._data = data
+        self._index = None
+        self._span = (start, stop)
+        self._n = n
+        self._delimiter = delimiter
+        self._quoted = quoted
 
     def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row start and end offsets, each of shape (n,); found now for every_line rows."""
+        """Row start and end offsets, each of shape (n,), found on first use."""
         if self._index is None:
             self._index = _line_bounds(self._data, *self._span, self._n)  # one atomic store
         return self._index

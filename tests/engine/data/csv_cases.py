@@ -1,23 +1,24 @@
-"""Big CSV files for the pandas-route tests, and the check that two routes agree."""
+"""Big CSV files for the pandas tests, and the check that pandas reads as the csv module."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.data import csv_fast
 from engine.data.csv_reader import DataError, parse_csv
+
+BIG_BYTES = 1 << 20  # a big file: several chunks for pandas, a second for the csv module
 
 
 def big_file(tmp_path, header, block, *, end="\n", encoding="utf-8", lines=(), n_rows=0,
              name="big.csv"):
-    """header + block (data lines) repeated past FAST_MIN_BYTES and to at least n_rows rows.
+    """header + block (data lines) repeated past BIG_BYTES and to at least n_rows rows.
 
     ``lines`` holds (data line index from 0, text) pairs that replace lines; a
     ``header`` of None writes none.
     """
     per_copy = sum(len(line) + len(end) for line in block)
     # 1.25x: past the threshold still when '\r\n' become '\n'.
-    copies = max(5 * csv_fast.FAST_MIN_BYTES // (4 * per_copy), -(-n_rows // len(block)))
+    copies = max(5 * BIG_BYTES // (4 * per_copy), -(-n_rows // len(block)))
     rows = list(block) * copies
     for index, text in lines:
         rows[index] = text
@@ -39,16 +40,14 @@ def bits(values):
     return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
 
 
-def assert_same(path, route="pandas", reference="scan"):
-    """parse_csv takes ``route`` and agrees on everything with ``use_pandas=False``,
-    which reads the file by ``reference`` (the byte scan, or the csv module for quotes)."""
+def assert_same(path):
+    """parse_csv agrees on everything with ``use_pandas=False`` (the csv module), numbers bit
+    for bit, or gives the same error."""
     ours = outcome(path)
     theirs = outcome(path, use_pandas=False)
     if isinstance(ours, str) or isinstance(theirs, str):
         assert ours == theirs
         return ours
-    assert ours.route == route, f"read by {ours.route}, expected {route}"
-    assert theirs.route == reference
     assert ours.header == theirs.header
     assert ours.delimiter == theirs.delimiter
     assert ours.has_header == theirs.has_header
@@ -56,10 +55,7 @@ def assert_same(path, route="pandas", reference="scan"):
     assert len(ours.rows) == len(theirs.rows)
     for index in (0, 1, len(theirs.rows) // 2, -2, -1):
         assert ours.rows[index] == theirs.rows[index]
-    if reference == "scan":  # both keep the file's lines
-        assert ours.rows.lines(0, len(theirs.rows)) == theirs.rows.lines(0, len(theirs.rows))
-    else:
-        assert ours.rows == theirs.rows
+    assert ours.rows == theirs.rows
     np.testing.assert_array_equal(ours.line_numbers, theirs.line_numbers)
     assert list(ours.numeric) == list(theirs.numeric)
     for name, values in theirs.numeric.items():

@@ -1,42 +1,40 @@
-"""The pandas path: a big, clean CSV file without quotes (or with simple ones), read by pandas.
+"""pandas' C parser on the body of a CSV file, chunk by chunk, checked against the csv module.
 
-Why: on 1,000,000 rows x 10 numbers (102 MiB) the byte scan of
-:mod:`engine.data.csv_scan` takes 3.9x pandas.read_csv's time and numpy cannot do
-much better; pandas' tokenizer and its float parser (fast_float, correctly
-rounded, so bit for bit what ``float()`` gives) are C.  The README's
-performance section has the figures.
+Why pandas: its tokenizer and float parser (fast_float, correctly rounded, so
+bit for bit what ``float()`` gives from 3.1 on) are C; on 1,000,000 rows x 10
+numbers (102 MiB) nothing written in numpy came within 2x of it (the numpy byte
+scan this replaced took 0.56 s, pandas 0.17 s).
 
-What stays ours: the head (:mod:`engine.data.csv_head`) fixes delimiter, header,
-number of fields and which columns hold text, exactly as for the scan; pandas
-only converts the body's numeric columns, in chunks of whole lines on two
-threads (progress and stop requests between chunks), into one preallocated
-array; the rows stay the file's bytes (:class:`LineRows`, indexed on first
-use).  Whatever pandas would read differently from the scan makes
-:func:`read_with_pandas` return None, and the scan reads the file instead and
-names the problem (file, line, column):
+What stays ours: the head (:mod:`engine.data.csv_head`) fixes delimiter,
+header, number of fields and which columns hold text; pandas converts the
+body's numeric columns (and reads the last column, where a short row shows),
+in chunks of whole lines on two threads (progress and stop requests between
+chunks), into one preallocated array; the rows stay the file's bytes
+(:class:`LineRows`, indexed on first use).  pandas reads some files otherwise
+than the csv module and ``float()`` (the meaning every file has had, kept in
+:mod:`engine.data.csv_reader`); a chunk where it might makes
+:func:`read_with_pandas` return None, and the csv module reads the whole file
+and names whatever is wrong (file, line, column):
 
-* pandas raises, for any reason (a cell that is not a number, ...);
-* a numeric cell is empty, or a row is short (pandas pads it with empty
-  cells): only ``""`` counts as missing for pandas here, and any NaN declines;
-* a row has too many fields (pandas drops them silently when columns are
-  skipped): the chunk's delimiters must number exactly (fields - 1) per line;
-* a blank line (the scan skips it, and its line numbers count it): pandas
-  keeps it as a row of empty cells, which fails as above;
+* pandas raises, for any reason: a cell that is not a number to pandas
+  ('oops', 'nan', '1_000', ' NA ' with spaces, ...);
+* a row has too many fields (pandas drops them with ``index_col=False``): the
+  chunk's delimiters must number exactly (fields - 1) per line;
+* a row is short, or a line blank (the csv module skips it and counts it):
+  pandas pads the last column with a missing value, so every row whose last
+  cell is missing is split and must have all its fields;
+* a cell with a space or a tab around its text, which pandas parses with its
+  imprecise parser: some numbers come out 1 ulp off;
 * a chunk whose whole column pandas inferred as booleans (it reads
   'True'/'False' as 1/0 when floats fail): the first row of every chunk must
   be what ``float()`` makes of its cells.
 
-A file whose body has quotes is read so too when they are all simple
-(:func:`simple_quotes`: every quoted field a whole cell ``"..."`` holding no
-delimiter, line break or quote, as R's ``write.csv`` quotes its text cells):
-then every line is a row split at every delimiter, pandas (which unquotes)
-converts the same cells as the csv module gives, and the rows drop the quotes
-(``LineRows(quoted=True)``).  Any other quote, or anything pandas declines,
-leaves the file to the csv module (:mod:`engine.data.csv_reader`), as before.
-
-pandas is optional at run time (a dependency, but an install without it reads
-every file by the scan) and used only from version 3.1, whose float parser is
-exact; older ones round some 17-digit numbers differently.
+Missing values ('', 'NA', 'n/a', 'null' in any case) are NaN for both.  A body
+with quotes is read so too when they are all simple (:func:`simple_quotes`:
+every quoted field a whole cell ``"..."`` holding no delimiter, line break or
+quote, as R's ``write.csv`` quotes its text cells): then every line is a row
+split at every delimiter, and the rows drop the quotes
+(``LineRows(quoted=True)``).  Any other quote goes to the csv module.
 """
 
 from __future__ import annotations
@@ -44,46 +42,41 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+import pandas
 
-from engine.data.csv_cells import cell_value
+from engine.data.csv_cells import MISSING, cell_value
 from engine.data.csv_head import Head, check_stop
 from engine.data.csv_rows import LineRows, ParsedCSV
-from engine.data.csv_scan import WORKERS
 
-__all__ = ["CHUNK_BYTES", "FAST_MIN_BYTES", "pandas_module", "read_with_pandas", "simple_quotes"]
+__all__ = ["CHUNK_BYTES", "read_with_pandas", "simple_quotes"]
 
-# Bytes of body below which the byte scan reads the file, pandas or not: small
-# files behave as they always did, and the scan costs milliseconds there.
-FAST_MIN_BYTES = 1 << 20
 # About the bytes per pandas call (see _pieces): progress and stop requests come
 # between chunks.  A call's set-up is ~0.3 ms; on two cores, 16 MiB chunks read
 # 1e6 x 10 numbers ~10% faster than 4 MiB ones (measured, interleaved).
 CHUNK_BYTES = 16 << 20
+WORKERS = min(2, os.cpu_count() or 1)  # pandas releases the GIL: two chunks side by side
 _NL = ord("\n")
 _QUOTE = ord('"')
 _TRAILING_SPACE = b" \t\n\x0b\x0c"
+_SPACES = b" \t\x0b\x0c"
 
-_pandas = None  # the module, once imported; False when it cannot be used
+
+def _spellings(word: str) -> list[str]:
+    """Every upper/lower-case spelling of word: pandas matches missing values exactly."""
+    return ["".join(letters) for letters in itertools.product(*({c.lower(), c.upper()}
+                                                                for c in word))]
 
 
-def pandas_module():
-    """pandas if it is installed and at least 3.1 (an exact float parser), else None."""
-    global _pandas
-    if _pandas is None:
-        try:
-            import pandas
-        except ImportError:
-            _pandas = False
-        else:
-            major, minor = (int(part) for part in pandas.__version__.split(".")[:2])
-            _pandas = pandas if (major, minor) >= (3, 1) else False
-    return _pandas or None
+# Every spelling of a missing value as csv_cells.MISSING reads it, spaces around excepted
+# (those fail pandas' conversion, and the csv module reads the file).
+_NA_VALUES = sorted({spelling for word in MISSING for spelling in _spellings(word)})
 
 
 @dataclass(frozen=True)
@@ -92,7 +85,6 @@ class _Plan:
 
     n_columns: int
     numeric: list[int]  # column indices read as float64, in file order
-    last_text: bool  # whether the last column is text: read too, to see rows pandas padded
     delimiter: str
     decimal_comma: bool  # our reading of ',' (as a decimal point in ';' and tab files)
     quoted: bool  # whether the body has (simple) quotes
@@ -105,11 +97,11 @@ class _Plan:
         if not numeric:
             return None  # nothing for pandas to convert
         n_columns = len(text)
-        last_text = text[-1]
-        used = numeric + [n_columns - 1] if last_text else numeric
+        # The last column always: a short row (or a blank line) leaves it missing.
+        used = numeric + [n_columns - 1] if text[-1] else numeric
         names = [str(j) for j in range(n_columns)]
         dtype = {names[j]: np.float64 for j in numeric}
-        if last_text:
+        if text[-1]:
             dtype[names[-1]] = object
         options = {
             "sep": head.delimiter,
@@ -118,13 +110,9 @@ class _Plan:
             "usecols": used if len(used) < n_columns else None,
             "dtype": dtype,
             "engine": "c",
-            # Without a text column last, pandas fails on any missing value (a short
-            # row's padding too). With one, only the empty cell is missing, so a
-            # padded row shows as NaN; every other spelling ('NA', 'nan', ...)
-            # fails the float conversion. Either way the file goes to the scan.
-            "na_filter": last_text,
+            "na_filter": True,
             "keep_default_na": False,
-            "na_values": [""] if last_text else None,
+            "na_values": _NA_VALUES,
             "decimal": _decimal_point(head, numeric),
             "thousands": None,
             # quotechar '"', doublequote: never used inside a simple quote.
@@ -137,26 +125,36 @@ class _Plan:
             "on_bad_lines": "error",
             # low_memory stays True: False cost 25% more time on 8 MiB chunks (measured).
         }
-        return cls(
-            n_columns, numeric, last_text, head.delimiter, head.decimal_comma, quoted, options
-        )
+        return cls(n_columns, numeric, head.delimiter, head.decimal_comma, quoted, options)
+
+    def cells(self, line: str) -> list[str]:
+        """A line's cells as the csv module reads them (simple quotes dropped)."""
+        return (line.replace('"', "") if self.quoted else line).split(self.delimiter)
 
     def first_row_agrees(self, line: str, values: np.ndarray) -> bool:
         """Whether ``values`` (shape (len(numeric),)) are what float() makes of the line."""
-        cells = (line.replace('"', "") if self.quoted else line).split(self.delimiter)
+        cells = self.cells(line)
         if len(cells) != self.n_columns:
             return False
-        ours = [cell_value(cells[j], self.decimal_comma) for j in self.numeric]
-        if None in ours:
-            return False
-        return bool(np.array_equal(np.array(ours).view(np.uint64), values.view(np.uint64)))
+        ours = np.array([cell_value(cells[j], self.decimal_comma) for j in self.numeric])
+        if ours.dtype != np.float64:
+            return False  # a None: text
+        return bool(((ours == values) | (np.isnan(ours) & np.isnan(values))).all())
+
+    def is_whole_row(self, line: str) -> bool:
+        """Whether a line whose last cell pandas found missing is a row with every field.
+
+        Not a short row, and not a blank line (which the csv module skips; with
+        one column, blank is a line of spaces).
+        """
+        return len(self.cells(line)) == self.n_columns and (self.n_columns > 1 or line.strip())
 
 
 def _decimal_point(head: Head, numeric: list[int]) -> str:
     """',' when the head's numbers are written with decimal commas, else '.'.
 
-    pandas takes one decimal character; the scan takes ',' and '.' alike in a ';'
-    or tab file, so a file that mixes them fails pandas and goes to the scan.
+    pandas takes one decimal character; we take ',' and '.' alike in a ';' or
+    tab file, so a file that mixes them fails pandas and goes to the csv module.
     """
     if head.decimal_comma:
         for record in head.data_records():
@@ -168,19 +166,16 @@ def _decimal_point(head: Head, numeric: list[int]) -> str:
 def read_with_pandas(
     data: bytes, head: Head, path: str, n_bytes: int, progress, should_stop, *, quoted=False
 ) -> ParsedCSV | None:
-    """The body of a file read by pandas, or None: let the scan (or, ``quoted``, csv) read it.
+    """The body of a file read by pandas, or None: let the csv module read the file.
 
     ``data`` is the whole file as UTF-8 with '\\n' line ends; ``head`` its head
     (not ragged); ``quoted``: the body has quotes, read only if all are simple.
     Raises only InterruptedError (``should_stop``).
     """
-    if len(data) - head.body_start < FAST_MIN_BYTES:
-        return None
     plan = _Plan.of(head, quoted)
-    pandas = pandas_module()
-    if plan is None or pandas is None:
-        return None
     end = _end_of_rows(data, head.delimiter)
+    if plan is None or end <= head.body_start:
+        return None
     pieces = _pieces(data, head.body_start, end)
     pool = ThreadPoolExecutor(min(WORKERS, len(pieces)), thread_name_prefix="csv-pandas")
     try:
@@ -190,11 +185,11 @@ def read_with_pandas(
             return None
         n = sum(counts)
         if n < 2:
-            return None  # the scan says what is missing
+            return None  # the csv module says what is missing
         values = np.empty((len(plan.numeric), n))
         first = np.cumsum([0, *counts]).tolist()
         tasks = [
-            partial(_read_chunk, pandas, data, lo, hi, plan, values[:, a:b])
+            partial(_read_chunk, data, lo, hi, plan, values[:, a:b])
             for (lo, hi), a, b in zip(pieces, first[:-1], first[1:], strict=True)
         ]
         if not _run_in_order(pool, tasks, pieces, len(data), n_bytes, progress, should_stop, path):
@@ -244,7 +239,7 @@ def _run_in_order(pool, tasks, pieces, size, n_bytes, progress, should_stop, pat
 def _end_of_rows(data, delimiter: str) -> int:
     """The end of the last line that is not blank: blank lines after it are no rows.
 
-    Blank as the scan sees it: spaces only, no delimiter (a tab file's line of
+    Blank as the csv module sees it: spaces only, no delimiter (a tab file's line of
     tabs is a row of empty cells).
     """
     blank = _TRAILING_SPACE.replace(delimiter.encode(), b"")
@@ -258,8 +253,8 @@ def _end_of_rows(data, delimiter: str) -> int:
 def _count_lines(data: bytes, plan: _Plan, piece: tuple[int, int]) -> int | None:
     """How many lines data[lo:hi] holds; None if they do not have the head's number of fields.
 
-    pandas pads a short row (caught as NaN or a failed conversion) but drops a
-    long row's extra fields when columns are skipped: then the delimiters must
+    pandas pads a short row (its last cell missing, see _read_chunk) but, with
+    ``index_col=False``, drops a long row's extra fields: so the delimiters must
     number exactly (fields - 1) per line.
     """
     lo, hi = piece
@@ -268,10 +263,32 @@ def _count_lines(data: bytes, plan: _Plan, piece: tuple[int, int]) -> int | None
     n_lines = int(np.count_nonzero(newlines)) + int(text[-1] != _NL)  # + a last line without
     if plan.quoted and not simple_quotes(text, newlines, plan.delimiter):
         return None
-    if plan.options["usecols"] is None:
-        return n_lines  # pandas reads every column, so it raises on a long row itself
-    delimiters = int(np.count_nonzero(text == ord(plan.delimiter)))
-    return n_lines if delimiters == n_lines * (plan.n_columns - 1) else None
+    delimiters = text == ord(plan.delimiter)
+    if int(np.count_nonzero(delimiters)) != n_lines * (plan.n_columns - 1):
+        return None
+    if any(data.find(byte, lo, hi) != -1 for byte in _spaces(plan.delimiter)):  # memchr: fast
+        return None if _spaced_cells(text, plan.delimiter) else n_lines
+    return n_lines
+
+
+def _spaces(delimiter: str) -> list[bytes]:
+    """The bytes float() strips from a cell and the delimiter is not."""
+    return [bytes([byte]) for byte in _SPACES.replace(delimiter.encode(), b"")]
+
+
+def _spaced_cells(text: np.ndarray, delimiter: str) -> bool:
+    """Whether a cell of ``text`` (whole lines, shape (n,) uint8) starts or ends with a space
+    or a tab, inside its quotes or not.
+
+    pandas parses such a number with its imprecise parser (1 ulp off in about
+    one case in 30 of 17-digit numbers), where it parses the bare number exactly.
+    """
+    space = np.zeros(len(text), dtype=bool)
+    for byte in _spaces(delimiter):
+        space |= text == byte[0]
+    separators = (text == ord(delimiter)) | (text == _NL) | (text == _QUOTE)
+    return bool(space[0] or space[-1] or (space[1:] & separators[:-1]).any()
+                or (space[:-1] & separators[1:]).any())
 
 
 def simple_quotes(text: np.ndarray, newlines: np.ndarray, delimiter: str) -> bool:
@@ -299,28 +316,38 @@ def simple_quotes(text: np.ndarray, newlines: np.ndarray, delimiter: str) -> boo
     return not np.logical_or.reduceat(separators, quotes)[0::2].any()
 
 
-def _read_chunk(pandas, data, lo, hi, plan, out) -> bool:
+def _read_chunk(data, lo, hi, plan, out) -> bool:
     """Convert data[lo:hi] into ``out`` (shape (len(numeric), n_lines)); False where pandas
-    fails or would differ from the scan.
+    fails or might differ from the csv module.
     """
     try:
         frame = pandas.read_csv(_ByteRange(data, lo, hi), **plan.options)
-    except Exception:  # noqa: BLE001 - whatever pandas says, the scan says it better
+    except Exception:  # noqa: BLE001 - whatever pandas says, the csv module says it better
         return False
     if len(frame) != out.shape[1]:
-        return False  # blank lines: pandas kept or dropped them, the scan counts them
-    if plan.last_text and frame.iloc[:, -1].isna().any():
-        return False  # a short row, padded by pandas (or an empty last cell)
+        return False
     for k, j in enumerate(plan.numeric):
         column = frame[str(j)].to_numpy()
         if column.dtype != np.float64:
             return False
         out[k] = column
-    if plan.last_text and np.isnan(out).any():
-        return False  # an empty cell, or a short row (without text last, pandas raised)
-    newline = data.find(b"\n", lo, hi)
-    first_line = data[lo : hi if newline == -1 else newline].decode("utf-8", "replace")
-    return plan.first_row_agrees(first_line, out[:, 0])
+    last_missing = np.flatnonzero(frame[str(plan.n_columns - 1)].isna().to_numpy())
+    lines = _lines(data, lo, hi, last_missing.tolist() + [0])
+    return plan.first_row_agrees(lines[-1], out[:, 0]) and all(
+        map(plan.is_whole_row, lines[:-1])
+    )
+
+
+def _lines(data, lo: int, hi: int, rows: list[int]) -> list[str]:
+    """Lines ``rows`` (0-based) of data[lo:hi], whole lines; rows other than 0 are few."""
+    if rows == [0]:
+        ends = [data.find(b"\n", lo, hi) % (hi + 1)]  # -1 (no line end) becomes hi
+        starts = [lo]
+    else:
+        found = np.flatnonzero(np.frombuffer(data, np.uint8, hi - lo, lo) == _NL) + lo
+        ends = np.append(found, hi)[rows].tolist()
+        starts = np.append(lo, found + 1)[rows].tolist()
+    return [data[a:b].decode("utf-8", "replace") for a, b in zip(starts, ends, strict=True)]
 
 
 class _ByteRange(io.BufferedIOBase):
@@ -352,15 +379,15 @@ def _parsed(data, head: Head, path, plan: _Plan, values: np.ndarray, end: int) -
     """
     n = values.shape[1]
     header = head.header()
-    numeric = {header[j]: values[k] for k, j in enumerate(plan.numeric)}
+    numeric = {header[j]: values[k] for k, j in enumerate(plan.numeric)
+               if not np.isnan(values[k]).all()}  # a column of missing values only is no number
     return ParsedCSV(
         path=path,
         header=header,
-        rows=LineRows.every_line(data, head.body_start, end, n, head.delimiter, quoted=plan.quoted),
+        rows=LineRows(data, head.body_start, end, n, head.delimiter, quoted=plan.quoted),
         numeric=numeric,
         delimiter=head.delimiter,
         has_header=head.has_header,
         line_numbers=head.body_line + np.arange(n, dtype=np.int64),
         source_header=tuple(head.records[0]) if head.has_header else None,
-        route="pandas",
     )

@@ -1,34 +1,25 @@
-"""engine.data.csv_fast on big files with simple quotes (R's write.csv).
+"""engine.data.csv_pandas on big files with quotes (R's write.csv and worse).
 
-Pandas reads them as csv does.
-
-Every file here is over FAST_MIN_BYTES and is read twice: by parse_csv as a
-user's file is (``route`` says which path read it) and with ``use_pandas=False``
-(the csv module, the reference for files with quotes). Names, column kinds,
-rows (unquoted), line numbers, numbers (bit for bit), error messages and the
-labeled output must agree; any quote that is not simple (a whole cell without
-delimiter, line break or quote inside) leaves the file to the csv module.
+Every file here is over BIG_BYTES and is read twice: by parse_csv as a user's
+file is and with ``use_pandas=False`` (the csv module, the reference). Names,
+column kinds, rows (unquoted), line numbers, numbers (bit for bit), error
+messages and the labeled output must agree, for simple quotes (a whole cell
+without delimiter, line break or quote inside), which pandas reads, and others.
 """
 
 from __future__ import annotations
 
-import csv_cases
 import numpy as np
 import pytest
-from csv_cases import big_file, bits
+from csv_cases import assert_same, big_file, bits
 
-from engine.data.csv_fast import simple_quotes
+from engine.data.csv_pandas import simple_quotes
 from engine.data.csv_reader import DataError, parse_csv
 from engine.data.tables import Table, read_csv
 from engine.data.writers import write_labeled_csv
 
 LATE_LINE = 700_001  # a physical line far into the file (the header is line 1)
 LATE = LATE_LINE - 2  # its data line index
-
-
-def assert_same(path, route="pandas"):
-    """For files with quotes the reference is the csv module."""
-    return csv_cases.assert_same(path, route, reference="csv")
 
 
 def numbers(seed, n=40):
@@ -56,7 +47,7 @@ TABLE_FIELDS = ("path", "header", "rows", "numeric", "delimiter", "has_header", 
 R_HEADER = '"Sepal.Length","Sepal.Width","Petal.Length","Petal.Width","Species"'
 
 
-# --- simple quotes: pandas reads the file, exactly as the csv module ------------------------
+# --- simple quotes: read exactly as the csv module reads them ---------------------------
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n"])
@@ -65,7 +56,6 @@ def test_r_export(tmp_path, end):
     parsed = assert_same(path)
     assert list(parsed.numeric) == ["Sepal.Length", "Sepal.Width", "Petal.Length", "Petal.Width"]
     assert parsed.rows[0][-1] == "setosa"
-    assert parsed.rows.lines(0, 1)[0].endswith(',"setosa"')  # the line as written
     table = read_csv(path)
     assert table.label_names("Species") == ["setosa", "versicolor", "virginica"]
     assert table._column_cells(4)[:3] == ["setosa", "versicolor", "virginica"]
@@ -94,15 +84,15 @@ def test_quoted_text_in_the_middle_semicolons_and_decimal_commas(tmp_path):
     assert parsed.rows[1] == ["1,5", "name 1", "", "1,25", "k1"]
 
 
-def test_small_files_and_quotes_only_in_the_header_keep_their_routes(tmp_path):
+def test_small_files_and_quotes_only_in_the_header(tmp_path):
     path = tmp_path / "small.csv"
     path.write_text(R_HEADER + "\n" + "\n".join(r_rows(3, 200)) + "\n")
-    assert parse_csv(path).route == "csv"
+    assert_same(path)
     unquoted = [line.replace('"', "") for line in r_rows(3)]
-    assert parse_csv(big_file(tmp_path, R_HEADER, unquoted)).route == "pandas"
+    assert_same(big_file(tmp_path, R_HEADER, unquoted))
 
 
-# --- other quotes, or cells pandas would read otherwise: the csv module reads the file -------
+# --- other quotes, or cells pandas would read otherwise ---------------------------------
 
 
 @pytest.mark.parametrize(
@@ -117,9 +107,9 @@ def test_small_files_and_quotes_only_in_the_header_keep_their_routes(tmp_path):
         ('1.5,2,3,4,""', ""),  # an empty label: pandas' missing value
     ],
 )
-def test_quotes_that_are_not_simple_go_to_the_csv_module(tmp_path, line, cell):
+def test_quotes_that_are_not_simple_are_read_as_csv_reads_them(tmp_path, line, cell):
     path = big_file(tmp_path, R_HEADER, r_rows(4), lines=[(5000, line)])
-    parsed = assert_same(path, route="csv")
+    parsed = assert_same(path)
     assert parsed.rows[5000][-1] == cell
     assert parsed.line_numbers[5001] == 5003 + line.count("\n")
 
@@ -139,7 +129,7 @@ def test_a_late_bad_cell_gives_the_same_located_error(tmp_path, cell, reason):
         tmp_path, '"x","y","kind"', ['1.5,-3,"a"', '2,4.25,"b"'],
         lines=[(LATE, f'2.5,{cell},"a"')], n_rows=LATE + 9,
     )  # fmt: skip
-    assert_same(path, route="csv")
+    assert_same(path)
     with pytest.raises(DataError) as info:
         read_csv(path).features(["x", "y"])
     assert str(info.value).startswith(f"{path}: line {LATE_LINE}, column 'y' (2): {reason}")
@@ -147,7 +137,7 @@ def test_a_late_bad_cell_gives_the_same_located_error(tmp_path, cell, reason):
 
 def test_a_late_unclosed_quote_is_read_as_before(tmp_path):
     path = big_file(tmp_path, R_HEADER, r_rows(5), lines=[(LATE, '1,2,3,4,"open')], n_rows=LATE + 9)
-    parsed = assert_same(path, route="csv")  # the cell runs on to the next quote
+    parsed = assert_same(path)  # the cell runs on to the next quote
     assert parsed.rows[LATE][-1].startswith("open\n")
 
 
@@ -166,7 +156,6 @@ def test_progress_and_stop_while_pandas_reads_quotes(tmp_path):
     size = path.stat().st_size
     calls = []
     read_csv(path, progress=lambda done, total: calls.append((done, total)))
-    assert parse_csv(path).route == "pandas"
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
     assert len(calls) > 1 and calls[-1] == (size, size)
     asked = []
@@ -174,7 +163,7 @@ def test_progress_and_stop_while_pandas_reads_quotes(tmp_path):
         read_csv(path, should_stop=lambda: asked.append(1) or len(asked) > 2)
 
 
-def test_progress_never_goes_back_when_pandas_declines_quotes(tmp_path):
+def test_progress_never_goes_back_on_a_quoted_typo(tmp_path):
     path = big_file(tmp_path, R_HEADER, r_rows(8), lines=[(LATE, '2.5,"oops",3,4,"a"')],
                     n_rows=LATE + 9)  # fmt: skip
     calls = []
@@ -189,7 +178,7 @@ def test_labeled_output_repeats_the_quoted_lines(tmp_path):
         parsed = parse_csv(path, use_pandas=use_pandas)
         table = Table(**{name: getattr(parsed, name) for name in TABLE_FIELDS})
         resp = np.random.default_rng(0).dirichlet([1, 1], size=len(table.rows))
-        written.append(tmp_path / f"out_{parsed.route}.csv")
+        written.append(tmp_path / f"out_{use_pandas}.csv")
         write_labeled_csv(written[-1], table, resp)
     lines = written[0].read_text().splitlines()
     assert [line.rsplit(",", 4)[0] for line in lines[1:]] == path.read_text().splitlines()[1:]

@@ -1,29 +1,22 @@
-"""engine.data.csv_fast: big files read by pandas give what the byte scan gives, bit for bit.
+"""engine.data.csv_pandas: big files read as the csv module reads them, bit for bit.
 
-Every file here is over FAST_MIN_BYTES (made by repeating a block of lines) and
-is read twice: by parse_csv as a user's file is (``route`` says which path read
-it) and with ``use_pandas=False`` (the byte scan). Names, column kinds, rows,
-line numbers, numbers (bit for bit) and error messages must agree; where pandas
-would read a file otherwise (missing values, ragged or blank lines, booleans),
-it must decline and leave the file to the scan.
+Every file here is over BIG_BYTES (made by repeating a block of lines) and is
+read twice: by parse_csv as a user's file is and with ``use_pandas=False`` (the
+csv module and float(), the reference). Names, column kinds, rows, line
+numbers, numbers (bit for bit) and error messages must agree, whatever pandas
+would make of the file (missing values, ragged or blank lines, booleans, ...).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from csv_cases import assert_same, big_file
+from csv_cases import BIG_BYTES, assert_same, big_file
 
-from engine.data import csv_fast, csv_reader
-from engine.data.csv_reader import DataError, parse_csv
+from engine.data import csv_reader
+from engine.data.csv_reader import DataError
 from engine.data.tables import read_csv
-
-ROOT = Path(__file__).resolve().parents[3]
+from engine.data.writers import write_labeled_csv
 
 
 def numbers(seed, n=40):
@@ -51,7 +44,7 @@ def lines_of(rows, delimiter=","):
     return [delimiter.join(row) for row in rows]
 
 
-# --- clean files: pandas reads them, exactly as the scan ------------------------------------
+# --- clean files ------------------------------------------------------------------------------
 
 
 def test_header_and_every_kind_of_number(tmp_path):
@@ -88,7 +81,7 @@ def test_crlf_line_ends(tmp_path):
 
 def test_quoted_header_and_row_index_column_as_r_writes_them(tmp_path):
     block = lines_of(grid(5, 2))
-    n = 4 * csv_fast.FAST_MIN_BYTES // sum(len(line) + 1 for line in block) * len(block) // 4
+    n = 4 * BIG_BYTES // sum(len(line) + 1 for line in block) * len(block) // 4
     path = tmp_path / "r.csv"
     path.write_text('"","x","y"\n' + "".join(f"{i + 1},{block[i % len(block)]}\n"
                                              for i in range(n + len(block))))  # fmt: skip
@@ -123,7 +116,7 @@ def test_single_column_no_final_newline_and_trailing_blank_lines(tmp_path):
 def test_trailing_line_of_tabs_is_a_row_not_a_blank_line(tmp_path):
     path = big_file(tmp_path, "x\ty\tnote", lines_of([[a, b, "n"] for a, b in grid(9, 2)], "\t"))
     path.write_bytes(path.read_bytes() + b"\t\t\n")
-    parsed = assert_same(path, route="scan")  # an empty numeric cell: pandas declines
+    parsed = assert_same(path)  # an empty numeric cell, and one blank as pandas sees it
     assert parsed.rows[-1] == ["", "", ""]
 
 
@@ -132,8 +125,8 @@ def test_spaces_around_cells(tmp_path):
     words = [[cell.replace("Infinity", "1e400").replace("inf", "1e999") for cell in row]
              for row in rows]  # fmt: skip
     assert_same(big_file(tmp_path, "x, y, z", lines_of(words)))
-    # pandas reads ' inf' (spaced) as no number, float() as infinity: the scan reads it.
-    assert_same(big_file(tmp_path, "x, y, z", lines_of(rows)), route="scan")
+    # pandas reads ' inf' (spaced) as no number, float() as infinity.
+    assert_same(big_file(tmp_path, "x, y, z", lines_of(rows)))
 
 
 def test_booleans_in_the_head_make_a_text_column(tmp_path):
@@ -149,13 +142,7 @@ def test_big_files_are_read_whole(tmp_path):
     assert data[:] == path.read_bytes()
 
 
-def test_small_files_keep_the_byte_scan(tmp_path):
-    path = tmp_path / "small.csv"
-    path.write_text("x,y\n" + "1.5,2\n" * ((csv_fast.FAST_MIN_BYTES - 100) // 6))
-    assert parse_csv(path).route == "scan"
-
-
-# --- files pandas would read otherwise: it declines, the scan reads them ---------------------
+# --- files pandas would read otherwise: read as the csv module reads them ---------------------
 
 
 LATE_LINE = 700_001  # a physical line far into the file (the header is line 1)
@@ -179,7 +166,7 @@ def late_file(tmp_path, replacement, header="x,y", block=("1.5,-3",)):
 )
 def test_a_late_cell_pandas_cannot_read_gives_the_same_located_error(tmp_path, cell, reason):
     path = late_file(tmp_path, f"2.5,{cell}")
-    parsed = assert_same(path, route="scan")
+    parsed = assert_same(path)
     table = read_csv(path)
     if reason is None:
         assert parsed.numeric["y"][LATE] == 1000.0
@@ -219,24 +206,24 @@ def test_a_late_short_row_before_a_text_column(tmp_path):
 @pytest.mark.parametrize("blank", ["", " \t "])
 def test_blank_lines_inside_are_skipped_with_lines_counted(tmp_path, blank):
     path = late_file(tmp_path, blank, header="x,y,z", block=("1,2,3",))
-    parsed = assert_same(path, route="scan")
+    parsed = assert_same(path)
     assert parsed.line_numbers[LATE] == LATE_LINE + 1  # the blank line is counted, not read
 
 
 def test_mixed_decimal_separators(tmp_path):
     path = late_file(tmp_path, "1.5;2", header="x;y", block=("1,5;2", "2,5;3"))
-    parsed = assert_same(path, route="scan")
+    parsed = assert_same(path)
     assert parsed.numeric["x"][LATE] == 1.5
 
 
 def test_a_chunk_pandas_would_read_as_booleans(tmp_path):
     # The second half is all True/False in x: pandas infers booleans for its chunk
     # (1.0 / 0.0); the first row of every chunk is checked against float().
-    half = ["1.5,2", "2.5,3"] * (csv_fast.FAST_MIN_BYTES // 12)
+    half = ["1.5,2", "2.5,3"] * (BIG_BYTES // 12)
     rows = half + ["True,2", "False,3"] * len(half)
     path = tmp_path / "bools.csv"
     path.write_text("x,y\n" + "\n".join(rows) + "\n")
-    parsed = assert_same(path, route="scan")
+    parsed = assert_same(path)
     assert list(parsed.numeric) == ["y"]
 
 
@@ -245,7 +232,6 @@ def test_progress_and_stop_while_pandas_reads(tmp_path):
     size = path.stat().st_size
     calls = []
     table = read_csv(path, progress=lambda done, total: calls.append((done, total)))
-    assert parse_csv(path).route == "pandas"
     assert len(table.rows) > 1000
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
     assert calls[-1] == (size, size)
@@ -254,30 +240,14 @@ def test_progress_and_stop_while_pandas_reads(tmp_path):
         read_csv(path, should_stop=lambda: asked.append(1) or len(asked) > 2)
 
 
-def test_progress_never_goes_back_when_pandas_declines(tmp_path):
+def test_progress_never_goes_back_on_a_file_with_a_typo(tmp_path):
     path = late_file(tmp_path, "2.5,oops")
     calls = []
     read_csv(path, progress=lambda done, total: calls.append(done))
     assert calls == sorted(calls)
 
 
-def test_without_pandas_every_file_is_scanned(tmp_path):
-    path = big_file(tmp_path, "x,y", lines_of(grid(13, 2)))
-    code = (
-        "import sys; sys.modules['pandas'] = None\n"  # import pandas raises ImportError
-        "from engine.data.csv_reader import parse_csv\n"
-        f"print(parse_csv({str(path)!r}).route)\n"
-    )
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    )
-    assert out.stdout.strip() == "scan"
-
-
-def test_labeled_output_of_a_file_read_by_pandas(tmp_path):
-    from engine.data.writers import write_labeled_csv
-
+def test_labeled_output_of_a_big_file(tmp_path):
     path = big_file(tmp_path, "x,y,kind", [f"{a},{b},k" for a, b in grid(14, 2)])
     source = read_csv(path)
     resp = np.full((len(source.rows), 2), 0.5)

@@ -28,13 +28,8 @@ from pathlib import Path
 import numpy as np
 from scipy.cluster.vq import kmeans2
 
-from engine.model.msteps import (
-    ITERATIVE_SOLVERS,
-    M_STEPS,
-    STORAGE_LAYOUT,
-    STRUCTURES,
-    complete_data_q,
-)
+from engine.model.covariance import MULTIVARIATE, structure_of
+from engine.model.msteps import ITERATIVE_SOLVERS, M_STEPS, complete_data_q
 
 HERE = Path(__file__).resolve().parent
 DATASETS = {"iris": 3, "faithful": 2, "random3d": 3}   # name -> K
@@ -99,13 +94,13 @@ def scatter_of(x, z):
 
 def ours(name, scatter, nk, tol, max_iter):
     d = scatter.shape[1]
-    diagonal = STORAGE_LAYOUT[name] in ("spherical", "diag")
+    diagonal = structure_of(name).layout.name in ("spherical", "diag")
     arg = np.einsum("kjj->kj", scatter) if diagonal else scatter
     if name in ITERATIVE_SOLVERS:
         cov, iterations = ITERATIVE_SOLVERS[name](arg, nk, None, tol, max_iter)
     else:
         cov, iterations = M_STEPS[name](arg, nk), None
-    layout = STORAGE_LAYOUT[name]
+    layout = structure_of(name).layout.name
     if layout == "spherical":
         cov = cov[:, None, None] * np.eye(d)
     elif layout == "diag":
@@ -128,7 +123,7 @@ def main() -> None:
             zs[name] = responsibilities(data[name], k, seed)
             np.savetxt(f"{tmp}/{name}_z.csv", zs[name], delimiter=",", fmt="%.17g")
         rscript(R_MSTEP.format(
-            d=tmp, models=", ".join(f'"{m}"' for m in STRUCTURES),
+            d=tmp, models=", ".join(f'"{m}"' for m in MULTIVARIATE),
             sets=", ".join(f'"{s}"' for s in DATASETS),
             tols=", ".join(t[2] for t in TOLS.values())))
 
@@ -142,7 +137,7 @@ def main() -> None:
                 x, z = data[set_name], zs[set_name]
                 scatter, nk = scatter_of(x, z)
                 d = x.shape[1]
-                for name in STRUCTURES:
+                for name in MULTIVARIATE:
                     cov, it = ours(name, scatter, nk, tol, max_iter)
                     raw = np.loadtxt(f"{tmp}/{set_name}_{name}_{j}.txt", ndmin=1)
                     r_it = raw[0]

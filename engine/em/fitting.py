@@ -56,6 +56,10 @@ def screen_starts(
     streamed run shows (and counts) every iteration from the start; a sweep,
     which shows no iterations, takes the winner where its screening ended.
 
+    With the ``hierarchical`` start, the first start is the (deterministic)
+    tree's partition and the others are k-means starts, so that a sweep keeps
+    the best of mclust's start and of ours.
+
     Every second start clusters standardized features.  k-means follows the
     feature with the largest spread, so on features in different units its
     starts can all lead to one poor optimum (mclust's ``diabetes``: four
@@ -77,7 +81,10 @@ def screen_starts(
         if should_stop is not None and should_stop():
             break
         try:
-            start = _start(sample, settings, int(seed), scale if i % 2 else None)
+            method = settings.init if i == 0 or settings.init != "hierarchical" else "kmeans"
+            start = _start(
+                sample, replace(settings, init=method), int(seed), scale if i % 2 else None
+            )
             # A loose tolerance suffices to rank starts; the winner is refined on all rows.
             last = run_to_end(
                 em_steps(sample, start, max(settings.tol, 1e-5), 200, settings.reg_covar)

@@ -10,21 +10,27 @@ initial covariances are those of the initial clusters.
   covariances at the ``reg_covar`` floor; nearest-seed clusters start it sanely.)
 * ``random``: random soft responsibilities (rows of uniform draws, normalised).
 * ``random-from-data``: K distinct random rows as seeds, nearest-seed clusters.
+* ``hierarchical``: mclust's default start, model-based agglomerative
+  hierarchical clustering (VVV criterion on SVD-scaled data,
+  :mod:`engine.em.hierarchical`), deterministic; one tree per data set serves
+  every K of a sweep (it is cached here, keyed by the data's bytes).
 * given parameters: see :func:`mixture_from_parameters`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from engine.em.hierarchical import Tree, hierarchical_tree
 from engine.em.steps import m_step
 from engine.model.covariance import SufficientStatistics, scatter_about, structure_of
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random-from-data")
+INIT_METHODS = ("kmeans", "k-means++", "random", "random-from-data", "hierarchical")
 
 # Built once: constructing a controller inspects every loaded library (~4 ms).
 _THREADPOOLS = ThreadpoolController()
@@ -78,6 +84,25 @@ def check_enough_points(X: np.ndarray, n_components: int) -> None:
             )
 
 
+# The trees of the last few data sets: a sweep asks the same tree for every K
+# and every structure (building it costs O(n^2) for up to 2,000 rows).
+_TREES: dict = {}
+_TREES_KEPT = 4
+
+
+def _hierarchical_tree(X: np.ndarray) -> Tree:
+    """The hierarchical tree of X (n, d), built once per distinct data set."""
+    X = np.ascontiguousarray(X)
+    key = (X.shape, hashlib.blake2b(X.view(np.uint8), digest_size=16).digest())
+    tree = _TREES.get(key)
+    if tree is None:
+        tree = hierarchical_tree(X)
+        if len(_TREES) >= _TREES_KEPT:
+            _TREES.pop(next(iter(_TREES)))
+        _TREES[key] = tree
+    return tree
+
+
 def initial_labels(
     X: np.ndarray,
     n_components: int,
@@ -106,6 +131,8 @@ def initial_labels(
         with _THREADPOOLS.limit(limits=1):
             seeds, _ = kmeans_plusplus(sample, n_components, random_state=seed)
         return _nearest_seed_labels(X, seeds, chunk_size)
+    if method == "hierarchical":
+        return _hierarchical_tree(X).labels(n_components)
     if method == "random-from-data":
         distinct = np.unique(_subsample(X, 10 * _KMEANS_MAX_ROWS, rng), axis=0)
         seeds = distinct[rng.choice(distinct.shape[0], size=n_components, replace=False)]

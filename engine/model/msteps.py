@@ -26,74 +26,22 @@ previous=None, tol=1e-8, max_iter=100)``; ``scatter`` is (K, d) diagonals of
 W_k for EII, VII, EEI, VEI, EVI, VVI and (K, d, d) for the others, already
 regularised by the caller; ``resp_sum`` is (K,), all > 0.  Closed forms ignore
 ``previous``, ``tol`` and ``max_iter``.  The result uses scikit-learn's storage
-(``STORAGE_LAYOUT``): spherical (K,), diag (K, d), tied (d, d), full (K, d, d).
-scikit-learn's spherical/diag/tied/full are VII/VVI/EEE/VVV (``SKLEARN_ALIASES``)
-and give exactly its estimates.  With one feature mclust calls its two models E
-and V; they are EII and VII with d = 1 (``ONE_FEATURE_ALIASES``).
+(:mod:`engine.model.covariance.layouts`): spherical (K,), diag (K, d), tied (d, d),
+full (K, d, d).  scikit-learn's spherical/diag/tied/full are VII/VVI/EEE/VVV and
+give exactly its estimates.  The names, layouts and parameter counts of the
+structures live with their strategies (:mod:`engine.model.covariance.structures`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ITERATIVE_SOLVERS", "M_STEPS", "ONE_FEATURE_ALIASES", "SKLEARN_ALIASES",
-           "STORAGE_LAYOUT", "STRUCTURES", "canonical_name", "complete_data_q",
-           "n_covariance_parameters", *(f"m_step_{m.lower()}" for m in (
-               "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV",
-               "VEV", "EVV", "VVV"))]
+__all__ = ["ITERATIVE_SOLVERS", "M_STEPS", "complete_data_q", *(f"m_step_{m}" for m in (
+    "eii", "vii", "eei", "vei", "evi", "vvi", "eee", "vee", "eve", "vve", "eev", "vev", "evv",
+    "vvv"))]
 
 DEFAULT_TOL = 1e-8
 DEFAULT_MAX_ITER = 100
-
-STRUCTURES = ("EII", "VII", "EEI", "VEI", "EVI", "VVI",
-              "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
-STORAGE_LAYOUT = {
-    "EII": "spherical", "VII": "spherical",
-    "EEI": "diag", "VEI": "diag", "EVI": "diag", "VVI": "diag",
-    "EEE": "tied",
-    **{name: "full" for name in ("VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")},
-}
-SKLEARN_ALIASES = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
-ONE_FEATURE_ALIASES = {"E": "EII", "V": "VII"}
-
-# Free covariance parameters for K components in d features; they agree with
-# mclust's nVarParams (checked for d = 4, G = 3 with mclust 6.0.0).  A count is
-# volumes + shapes + orientations: volumes 1 (E) or K (V); a shape has d - 1 free
-# entries (d diagonal entries with product 1), one (E) or K (V); an orientation
-# is an orthogonal d x d matrix, d(d-1)/2 free entries, one (E) or K (V).
-_COUNTS = {
-    "EII": lambda k, d: 1,                                      # one lambda
-    "VII": lambda k, d: k,                                      # K lambdas
-    "EEI": lambda k, d: 1 + (d - 1),                            # lambda, A  (= d)
-    "VEI": lambda k, d: k + (d - 1),                            # K lambdas, A
-    "EVI": lambda k, d: 1 + k * (d - 1),                        # lambda, K A's
-    "VVI": lambda k, d: k + k * (d - 1),                        # K (lambda, A) (= Kd)
-    "EEE": lambda k, d: 1 + (d - 1) + d * (d - 1) // 2,         # one matrix, d(d+1)/2
-    "VEE": lambda k, d: k + (d - 1) + d * (d - 1) // 2,         # = K - 1 + d(d+1)/2
-    "EVE": lambda k, d: 1 + k * (d - 1) + d * (d - 1) // 2,
-    "VVE": lambda k, d: k + k * (d - 1) + d * (d - 1) // 2,     # = Kd + d(d-1)/2
-    "EEV": lambda k, d: 1 + (d - 1) + k * d * (d - 1) // 2,
-    "VEV": lambda k, d: k + (d - 1) + k * d * (d - 1) // 2,
-    "EVV": lambda k, d: 1 + k * (d - 1) + k * d * (d - 1) // 2,  # = K d(d+1)/2 - (K-1)
-    "VVV": lambda k, d: k + k * (d - 1) + k * d * (d - 1) // 2,  # = K d(d+1)/2
-}
-
-
-def canonical_name(name: str, n_features: int | None = None) -> str:
-    """The three-letter name behind an mclust or scikit-learn name ("tied" -> "EEE")."""
-    if name in ONE_FEATURE_ALIASES:
-        if n_features not in (None, 1):
-            raise ValueError(f"mclust's model {name!r} is for one feature; got {n_features}")
-        return ONE_FEATURE_ALIASES[name]
-    name = SKLEARN_ALIASES.get(name, name)
-    if name not in _COUNTS:
-        raise ValueError(f"unknown covariance structure {name!r}; one of {', '.join(STRUCTURES)}")
-    return name
-
-
-def n_covariance_parameters(name: str, n_components: int, n_features: int) -> int:
-    """Free covariance parameters of structure ``name`` (e.g. VEV = K + d - 1 + K d(d-1)/2)."""
-    return _COUNTS[canonical_name(name, n_features)](n_components, n_features)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -427,6 +375,9 @@ def _vei_solver(scatter, resp_sum, previous, tol, max_iter):
     return _vei(w, n, prev, tol, max_iter)
 
 
-M_STEPS = {name: globals()[f"m_step_{name.lower()}"] for name in STRUCTURES}
+M_STEPS = {
+    name[len("m_step_"):].upper(): step for name, step in globals().items()
+    if name.startswith("m_step_")
+}
 # The iterative M-steps with the same arguments, returning (covariances, inner iterations).
 ITERATIVE_SOLVERS = {"VEI": _vei_solver, "VEE": _vee, "VEV": _vev, "EVE": _eve, "VVE": _vve}

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 
 from engine.data.structured import random_structured_covariances
-from engine.model.msteps import STORAGE_LAYOUT, STRUCTURES
+from engine.model.covariance import MULTIVARIATE, structure_of
 
 
-@pytest.mark.parametrize("name", STRUCTURES)
+@pytest.mark.parametrize("name", MULTIVARIATE)
 @pytest.mark.parametrize("k, d", [(1, 1), (3, 2), (4, 4)])
 def test_layout_positive_definite_and_constraint(name, k, d):
     rng = np.random.default_rng(0)
     cov = random_structured_covariances(name, k, d, rng)
-    layout = STORAGE_LAYOUT[name]
+    layout = structure_of(name).layout.name
     assert cov.shape == {"spherical": (k,), "diag": (k, d), "tied": (d, d),
                          "full": (k, d, d)}[layout]
     if layout == "spherical":

@@ -7,15 +7,8 @@ from sklearn.mixture import _gaussian_mixture as skgm
 
 from engine.data.structured import random_structured_covariances
 from engine.model import msteps
-from engine.model.msteps import (
-    ITERATIVE_SOLVERS,
-    M_STEPS,
-    STORAGE_LAYOUT,
-    STRUCTURES,
-    canonical_name,
-    complete_data_q,
-    n_covariance_parameters,
-)
+from engine.model.covariance import MULTIVARIATE, structure_of
+from engine.model.msteps import ITERATIVE_SOLVERS, M_STEPS, complete_data_q
 
 # --------------------------------------------------------------------------- helpers
 
@@ -34,7 +27,7 @@ def make_problem(n_components, n_features, seed, n_samples=60):
 
 
 def scatter_for(name, scatter):
-    if STORAGE_LAYOUT[name] in ("spherical", "diag"):
+    if structure_of(name).layout.name in ("spherical", "diag"):
         return np.einsum("kjj->kj", scatter).copy()
     return scatter
 
@@ -42,7 +35,7 @@ def scatter_for(name, scatter):
 def full_for(name, covariances, k, d):
     """The storage layout of ``name`` -> (K, d, d)."""
     c = np.asarray(covariances)
-    layout = STORAGE_LAYOUT[name]
+    layout = structure_of(name).layout.name
     if layout == "spherical":
         return c[:, None, None] * np.eye(d)
     if layout == "diag":
@@ -149,37 +142,35 @@ def test_parameter_counts_by_hand():
         "VVV": 3 * 10,                           # 30
     }
     for name, count in expected.items():
-        assert n_covariance_parameters(name, k, d) == count, name
+        assert structure_of(name).n_covariance_parameters(k, d) == count, name
     # K = 2, d = 2: a rotation has 1 free angle
-    assert n_covariance_parameters("VEV", 2, 2) == 2 + 1 + 2 * 1
-    assert n_covariance_parameters("EVE", 2, 2) == 1 + 2 * 1 + 1
-    assert n_covariance_parameters("VVV", 2, 2) == 2 * 3
+    assert structure_of("VEV").n_covariance_parameters(2, 2) == 2 + 1 + 2 * 1
+    assert structure_of("EVE").n_covariance_parameters(2, 2) == 1 + 2 * 1 + 1
+    assert structure_of("VVV").n_covariance_parameters(2, 2) == 2 * 3
     # one feature: mclust's E and V
-    assert canonical_name("E", 1) == "EII" and canonical_name("V", 1) == "VII"
-    assert n_covariance_parameters("E", 5, 1) == 1
-    assert n_covariance_parameters("V", 5, 1) == 5
-    with pytest.raises(ValueError):
-        n_covariance_parameters("E", 5, 2)
+    assert structure_of("E").layout is structure_of("EII").layout
+    assert structure_of("E").n_covariance_parameters(5, 1) == 1
+    assert structure_of("V").n_covariance_parameters(5, 1) == 5
     # scikit-learn's names
-    assert n_covariance_parameters("tied", 3, 4) == 10
-    assert n_covariance_parameters("spherical", 3, 4) == 3
+    assert structure_of("tied").n_covariance_parameters(3, 4) == 10
+    assert structure_of("spherical").n_covariance_parameters(3, 4) == 3
 
 
-@pytest.mark.parametrize("name", STRUCTURES)
+@pytest.mark.parametrize("name", MULTIVARIATE)
 def test_counts_match_the_parametrisation_used_below(name):
     for k, d in [(1, 1), (2, 3), (4, 5)]:
-        assert parametrised(name, k, d)[1] == n_covariance_parameters(name, k, d)
+        assert parametrised(name, k, d)[1] == structure_of(name).n_covariance_parameters(k, d)
 
 
 # --------------------------------------------------------------------------- constraints
 
 
-@pytest.mark.parametrize("name", STRUCTURES)
+@pytest.mark.parametrize("name", MULTIVARIATE)
 @pytest.mark.parametrize("k, d", [(1, 1), (2, 2), (3, 3), (4, 5)])
 def test_result_has_its_layout_and_satisfies_its_constraint(name, k, d):
     _, _, nk, _, scatter = make_problem(k, d, seed=10 * k + d)
     result = run(name, scatter, nk)
-    layout = STORAGE_LAYOUT[name]
+    layout = structure_of(name).layout.name
     shape = {"spherical": (k,), "diag": (k, d), "tied": (d, d), "full": (k, d, d)}[layout]
     assert result.shape == shape
     if name == "EII":
@@ -189,7 +180,7 @@ def test_result_has_its_layout_and_satisfies_its_constraint(name, k, d):
 
 def test_random_previous_satisfies_constraints_too():
     rng = np.random.default_rng(3)
-    for name in STRUCTURES:
+    for name in MULTIVARIATE:
         cov = random_structured_covariances(name, 3, 3, rng)
         assert_structure(name, np.array(full_for(name, cov, 3, 3)))
 
@@ -197,7 +188,7 @@ def test_random_previous_satisfies_constraints_too():
 # --------------------------------------------------------------------------- optimality
 
 
-@pytest.mark.parametrize("name", STRUCTURES)
+@pytest.mark.parametrize("name", MULTIVARIATE)
 @pytest.mark.parametrize("max_iter", [1, 100])
 def test_q_never_lower_than_at_a_random_previous(name, max_iter):
     for seed in range(8):
@@ -213,7 +204,7 @@ def test_q_never_lower_than_at_a_random_previous(name, max_iter):
         assert q_new >= q_prev - 1e-11 * abs(q_prev), (seed, q_new - q_prev)
 
 
-@pytest.mark.parametrize("name", STRUCTURES)
+@pytest.mark.parametrize("name", MULTIVARIATE)
 @pytest.mark.parametrize("k, d, seed", [(2, 2, 0), (3, 2, 1), (2, 3, 2), (3, 3, 3)])
 def test_q_at_least_that_of_a_scipy_optimum(name, k, d, seed):
     _, _, nk, _, scatter = make_problem(k, d, seed)
@@ -246,7 +237,7 @@ def test_iterative_from_previous_and_from_scratch_reach_the_same_q(name):
 def test_complete_data_q_agrees_with_full_matrices():
     k, d = 3, 3
     _, _, nk, _, scatter = make_problem(k, d, seed=7)
-    for name in STRUCTURES:
+    for name in MULTIVARIATE:
         result = run(name, scatter, nk)
         assert complete_data_q(scatter_for(name, scatter), nk, result) == pytest.approx(
             q_full(scatter, nk, full_for(name, result, k, d)), rel=1e-12)
@@ -256,7 +247,7 @@ def test_one_feature_every_structure_is_e_or_v():
     _, _, nk, _, scatter = make_problem(3, 1, seed=8)
     e = msteps.m_step_eii(scatter[:, :, 0], nk)
     v = msteps.m_step_vii(scatter[:, :, 0], nk)
-    for name in STRUCTURES:
+    for name in MULTIVARIATE:
         got = np.array(full_for(name, run(name, scatter, nk, tol=1e-14), 3, 1))[:, 0, 0]
         np.testing.assert_allclose(got, e if name[0] == "E" else v, rtol=1e-10)
 
@@ -293,4 +284,4 @@ def test_bad_shapes_are_rejected():
     with pytest.raises(ValueError):
         msteps.m_step_vei(np.ones((2, 3)), np.ones(3))
     with pytest.raises(ValueError):
-        n_covariance_parameters("XYZ", 2, 2)
+        structure_of("XYZ")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.data.random_parameters import c_separated_means, random_covariance
+from engine.data.structured import random_structured_covariances
+from engine.model.covariance import structure_of
 
 __all__ = ["Dataset", "SCENARIOS", "make_scenario", "make_random_mixture"]
 
@@ -143,8 +145,9 @@ def make_random_mixture(
     separation: float = 3.0,
     seed: int | None = 0,
     weights=None,
+    structure: str | None = None,
 ) -> Dataset:
-    """A random Gaussian mixture with full covariances, c-separated means, and samples.
+    """A random Gaussian mixture with c-separated means, and samples.
 
     The means satisfy Dasgupta's c-separation for every pair of components i, j::
 
@@ -168,6 +171,10 @@ def make_random_mixture(
         Seed of every random choice; None draws fresh entropy.
     weights : array-like of shape (K,), optional
         Positive mixing proportions (normalised to sum 1); equal by default.
+    structure : str, optional
+        A covariance structure (mclust's name, e.g. ``"VEV"``, or scikit-learn's)
+        that the covariances satisfy; by default each is an unconstrained
+        random rotation of random variances.
 
     Returns
     -------
@@ -193,7 +200,15 @@ def make_random_mixture(
     weights = _check_weights(weights, n_components)
 
     rng = np.random.default_rng(seed)
-    covariances = np.stack([random_covariance(rng, dim) for _ in range(n_components)])
+    if structure is None:
+        covariances = np.stack([random_covariance(rng, dim) for _ in range(n_components)])
+    else:
+        chosen = structure_of(structure)
+        layout = chosen.layout
+        # mclust's one-feature E and V are EII and VII with d = 1.
+        name = {"E": "EII", "V": "VII"}.get(chosen.name, chosen.name)
+        stored = random_structured_covariances(name, n_components, dim, rng)
+        covariances = layout.to_full(stored, n_components, dim)
     largest_eigenvalues = np.linalg.eigvalsh(covariances)[:, -1]
     means = c_separated_means(rng, largest_eigenvalues, dim, separation)
     # The guaranteed dim + 1 rows are set aside first and only the rest is multinomial,
@@ -207,7 +222,8 @@ def make_random_mixture(
         covariances=covariances,
         weights=weights,
         feature_names=_feature_names(dim),
-        name=f"random-{dim}d-{n_components}k-c{separation:g}",
+        name=f"random-{dim}d-{n_components}k-c{separation:g}"
+        + (f"-{structure_of(structure).name}" if structure else ""),
     )
 
 

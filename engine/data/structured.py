@@ -17,10 +17,50 @@ __all__ = ["random_structured_covariances"]
 
 _VOLUME_RANGE = (0.3, 3.0)
 _SHAPE_RANGE = (0.2, 5.0)
+_MIN_ASPECT, _MAX_ASPECT = 2.5, 10.0
 
 
 def _log_uniform(rng: np.random.Generator, bounds, size) -> np.ndarray:
     return np.exp(rng.uniform(np.log(bounds[0]), np.log(bounds[1]), size=size))
+
+
+def _spread(values: np.ndarray, bounds) -> np.ndarray:
+    """values (m,) stretched in log space to span ``bounds`` when m > 1.
+
+    Variable volumes or shapes that happen to be nearly equal would make the
+    sample fit a simpler structure as well: the generator is for testing
+    whether BIC tells the structures apart, so it keeps them apart.
+    """
+    if values.size < 2:
+        return values
+    logs = np.log(values)
+    span = logs.max() - logs.min()
+    if span == 0.0:
+        return values
+    low, high = np.log(bounds[0]), np.log(bounds[1])
+    return np.exp(low + (logs - logs.min()) * (high - low) / span)
+
+
+def _distinct_shapes(shapes: np.ndarray) -> np.ndarray:
+    """Shapes (m, d) with det 1, sorted largest first, clearly elongated and apart.
+
+    Each shape's aspect ratio (largest / smallest entry) is at least
+    ``_MIN_ASPECT``, and with m > 1 the aspect ratios are spread over
+    [``_MIN_ASPECT``, ``_MAX_ASPECT``]: nearly round or nearly equal shapes would
+    let a simpler structure fit as well, and the generator is for testing
+    whether BIC tells the structures apart.
+    """
+    logs = -np.sort(-np.log(shapes), axis=1)
+    logs -= logs.mean(axis=1, keepdims=True)  # det A = 1
+    aspects = logs[:, 0] - logs[:, -1]
+    low, high = np.log(_MIN_ASPECT), np.log(_MAX_ASPECT)
+    if logs.shape[0] > 1:
+        targets = np.log(_spread(np.exp(aspects), (_MIN_ASPECT, _MAX_ASPECT)))
+    else:
+        targets = np.clip(aspects, low, high)
+    # Continuous draws are never all equal (aspect 0) but for d = 1, where A = 1.
+    scale = np.divide(targets, aspects, out=np.zeros_like(aspects), where=aspects > 0)
+    return np.exp(logs * scale[:, None])
 
 
 def random_structured_covariances(
@@ -41,13 +81,12 @@ def random_structured_covariances(
     volume, shape, orientation = name
 
     volumes = _log_uniform(rng, _VOLUME_RANGE, k if volume == "V" else 1)
-    volumes = np.broadcast_to(volumes, (k,))
+    volumes = np.broadcast_to(_spread(volumes, _VOLUME_RANGE), (k,))
     if shape == "I":
         shapes = np.ones((k, d))
     else:
         shapes = _log_uniform(rng, _SHAPE_RANGE, (k if shape == "V" else 1, d))
-        # det A = 1: divide by the geometric mean (through logs, no overflow).
-        shapes = np.broadcast_to(shapes / np.exp(np.log(shapes).mean(axis=1))[:, None], (k, d))
+        shapes = np.broadcast_to(_distinct_shapes(shapes), (k, d))
     diagonals = volumes[:, None] * shapes            # (K, d) eigenvalues of Sigma_k
 
     if orientation == "I":
@@ -55,6 +94,12 @@ def random_structured_covariances(
     draws = k if orientation == "V" else 1
     if d == 1:
         rotations = np.ones((draws, 1, 1))
+    elif d == 2:
+        # Haar angles near 0 or 90 degrees would look axis-aligned (then BIC rightly
+        # prefers the I orientation): draw them between 20 and 70 degrees.
+        angles = np.radians(rng.uniform(20.0, 70.0, size=draws))
+        cos, sin = np.cos(angles), np.sin(angles)
+        rotations = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)
     else:
         rotations = np.stack([ortho_group.rvs(d, random_state=rng) for _ in range(draws)])
     rotations = np.broadcast_to(rotations, (k, d, d))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from engine import FitError, FitSettings, fit_iter
 from engine.em.starts import INIT_METHODS
-from engine.model.covariance import COVARIANCE_TYPES
+from engine.model.covariance import COVARIANCE_TYPES, MULTIVARIATE, UNIVARIATE
 
 # Rounding can make the log-likelihood wobble in its last digits at convergence.
 SLACK = 1e-10
@@ -33,7 +33,10 @@ def problems(draw):
         X += rng.uniform(-1e4, 1e4, size=d)
     fit_settings = FitSettings(
         n_components=draw(st.integers(1, 4)),
-        covariance_type=draw(st.sampled_from(COVARIANCE_TYPES)),
+        # Every structure, scikit-learn's names and mclust's (E and V only for d = 1).
+        covariance_type=draw(
+            st.sampled_from(COVARIANCE_TYPES + MULTIVARIATE + (UNIVARIATE if d == 1 else ()))
+        ),
         init=draw(st.sampled_from(INIT_METHODS)),
         random_state=draw(st.integers(0, 1000)),
         max_iter=300,
@@ -50,7 +53,7 @@ def snapshots_of(X, fit_settings):
         return None
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_em_never_decreases_the_log_likelihood(problem):
     X, fit_settings = problem
@@ -68,7 +71,7 @@ def test_em_never_decreases_the_log_likelihood(problem):
         )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_snapshot_invariants(problem):
     X, fit_settings = problem

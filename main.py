@@ -254,12 +254,11 @@ def label_scores(X, true, best, seed) -> str:
     """
     import numpy as np
 
-    from engine.metrics import kmeans_baseline, score_labels
+    from engine.metrics import compare_with_kmeans
 
-    predicted = best.mixture.predict(X)
-    mixture = score_labels(true, predicted)
     n_classes = len(np.unique(true))
-    kmeans = score_labels(true, kmeans_baseline(X, n_classes, seed=seed))
+    scores, _ = compare_with_kmeans(X, true, best.mixture.predict(X), n_classes, seed)
+    mixture, kmeans = scores["mixture"], scores["k-means"]
     return "\n".join(
         [
             "",

@@ -16,6 +16,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
 
 __all__ = [
     "LabelScores",
@@ -87,9 +88,9 @@ def matched_accuracy(true, pred) -> tuple[float, np.ndarray]:
                 f"{name} labels must be non-negative integers; encode other classes "
                 "first, e.g. with np.unique(labels, return_inverse=True)"
             )
-    true_classes, true_index = np.unique(true, return_inverse=True)
-    pred_classes, pred_index = np.unique(pred, return_inverse=True)
-    table = _contingency_table(true_index, pred_index, len(true_classes), len(pred_classes))
+    true_classes = np.unique(true)
+    pred_classes = np.unique(pred)
+    table = contingency_matrix(true, pred)  # rows: true_classes, columns: pred_classes
     # Rectangular tables are fine: the assignment matches min(rows, cols) pairs.
     rows, cols = linear_sum_assignment(table, maximize=True)
     accuracy = table[rows, cols].sum() / true.shape[0]
@@ -123,7 +124,12 @@ def align_labels(reference, labels, n_components: int) -> np.ndarray:
             or values.max() >= n_components
         ):
             raise ValueError(f"{name} must be integers in [0, {n_components})")
-    table = _contingency_table(labels, reference, n_components, n_components)
+    # Every label 0..K-1 appended once to both sides, then taken off again, so that
+    # the table is K x K even when a label is absent from the data.
+    every = np.arange(n_components)
+    table = contingency_matrix(np.r_[labels, every], np.r_[reference, every]) - np.eye(
+        n_components, dtype=np.int64
+    )
     # Square table: the assignment is a full permutation, so no colour is used twice.
     old, new = linear_sum_assignment(table, maximize=True)
     permutation = np.empty(n_components, dtype=np.intp)
@@ -171,47 +177,38 @@ def score_labels(true, pred) -> LabelScores:
 
 
 def compare_with_kmeans(
-    X, true, mixture_labels, n_components: int, seed: int | None = 0
-) -> dict[str, LabelScores]:
-    """Scores of the mixture's labels and of k-means with the same number of clusters.
+    X, true, mixture_labels, n_clusters: int, seed: int | None = 0
+) -> tuple[dict[str, LabelScores], np.ndarray]:
+    """The one label evaluation: the mixture's labels and k-means', against the truth.
+
+    The command line runs k-means with as many clusters as there are classes;
+    the window with the mixture's K, to colour the points by it.
 
     Parameters
     ----------
     X : array-like of shape (n, d)
-    true : array-like of shape (n,)
-    mixture_labels : array-like of shape (n,), int
-    n_components : int
+    true : array-like of shape (n,) or None (no label column: no scores)
+    mixture_labels : array-like of shape (n,), int in [0, K)
+    n_clusters : int, k-means' number of clusters
 
     Returns
     -------
-    dict
-        ``{'mixture': LabelScores, 'kmeans': LabelScores}``
+    scores : dict
+        ``{'mixture': LabelScores, 'k-means': LabelScores}``, empty when ``true`` is None.
+    kmeans_labels : ndarray of shape (n,), int
+        k-means' labels renumbered to match the mixture's components where they overlap.
     """
-    return {
-        "mixture": score_labels(true, mixture_labels),
-        "kmeans": score_labels(true, kmeans_baseline(X, n_components, seed)),
-    }
+    mixture_labels = np.asarray(mixture_labels).ravel()
+    kmeans = kmeans_baseline(X, n_clusters, seed)
+    n_labels = max(n_clusters, int(mixture_labels.max()) + 1)
+    aligned = align_labels(mixture_labels, kmeans, n_labels)[kmeans]
+    if true is None:
+        return {}, aligned
+    scores = {"mixture": score_labels(true, mixture_labels), "k-means": score_labels(true, aligned)}
+    return scores, aligned
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _contingency_table(
-    row_labels: np.ndarray, col_labels: np.ndarray, n_rows: int, n_cols: int
-) -> np.ndarray:
-    """Counts of rows with each (row label, column label) pair.
-
-    Parameters
-    ----------
-    row_labels : ndarray of shape (n,), int in [0, n_rows)
-    col_labels : ndarray of shape (n,), int in [0, n_cols)
-
-    Returns
-    -------
-    ndarray of shape (n_rows, n_cols), int
-    """
-    flat = np.bincount(row_labels * n_cols + col_labels, minlength=n_rows * n_cols)
-    return flat.reshape(n_rows, n_cols)
 
 
 def _check_label_pair(a, b) -> tuple[np.ndarray, np.ndarray]:

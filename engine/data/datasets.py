@@ -246,36 +246,15 @@ def _sample_mixture(
     X : ndarray of shape (sum(counts), d)
     labels : ndarray of shape (sum(counts),), int
     """
+    # eigh rather than Cholesky: one of the lab's covariances is singular.
     blocks = [
-        _sample_gaussian(rng, mean, covariance, count)
+        rng.multivariate_normal(mean, covariance, size=count, method="eigh")
         for mean, covariance, count in zip(means, covariances, counts, strict=True)
     ]
     X = np.concatenate(blocks, axis=0)
     labels = np.repeat(np.arange(len(counts)), counts)
     order = rng.permutation(X.shape[0])
     return X[order], labels[order]
-
-
-def _sample_gaussian(
-    rng: np.random.Generator, mean: np.ndarray, covariance: np.ndarray, size: int
-) -> np.ndarray:
-    """Samples of N(mean, covariance) through a symmetric square root.
-
-    The square root comes from eigh rather than Cholesky because one of the lab's
-    covariances is singular; clipping the rounding-negative eigenvalues keeps it real.
-
-    Parameters
-    ----------
-    mean : ndarray of shape (d,)
-    covariance : ndarray of shape (d, d), positive semi-definite
-
-    Returns
-    -------
-    ndarray of shape (size, d)
-    """
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    root = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
-    return mean + rng.standard_normal((size, mean.shape[0])) @ root.T
 
 
 # --------------------------------------------------------------------------- helpers

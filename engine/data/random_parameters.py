@@ -22,6 +22,19 @@ _BOX_GROWTH = 1.5
 _MAX_BOX_GROWTHS = 60
 
 
+def random_rotation(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """An orthogonal matrix uniform on the orthogonal group (Haar), shape (dim, dim).
+
+    What ``scipy.stats.ortho_group`` draws; written out because importing
+    scipy.stats costs ~1 s (measured: 0.97 s against 0.35 s for scipy.linalg),
+    which every start of the window and of ``generate`` would pay.
+    """
+    q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
+    # QR alone is biased towards some rotations; fixing the signs of R's diagonal
+    # makes Q Haar-distributed (Mezzadri 2007).
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+
+
 def random_covariance(rng: np.random.Generator, dim: int) -> np.ndarray:
     """A covariance Q diag(lambda) Q^T with Q uniform on the orthogonal group.
 
@@ -29,10 +42,7 @@ def random_covariance(rng: np.random.Generator, dim: int) -> np.ndarray:
     -------
     ndarray of shape (dim, dim), symmetric positive definite
     """
-    q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
-    # QR alone is biased towards some rotations; fixing the signs of R's diagonal
-    # makes Q Haar-distributed (Mezzadri 2007).
-    q *= np.where(np.diag(r) < 0, -1.0, 1.0)
+    q = random_rotation(rng, dim)
     low, high = np.log(_EIGENVALUE_RANGE[0]), np.log(_EIGENVALUE_RANGE[1])
     eigenvalues = np.exp(rng.uniform(low, high, size=dim))
     covariance = (q * eigenvalues) @ q.T

@@ -3,7 +3,7 @@
 ``Sigma_k = lambda_k D_k A_k D_k^T``: each of volume, shape and orientation is
 drawn once and shared (E), drawn per component (V) or fixed (I; shape and
 orientation only).  Volumes and shape entries are log-uniform, shapes scaled to
-det 1, orientations Haar-distributed (``scipy.stats.ortho_group``).  The result
+det 1, orientations Haar-distributed (``random_parameters.random_rotation``).  The result
 is in the storage layout of :mod:`engine.model.msteps` (scikit-learn's shapes).
 Imports only numpy/scipy.
 """
@@ -11,7 +11,8 @@ Imports only numpy/scipy.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import ortho_group
+
+from engine.data.random_parameters import random_rotation
 
 __all__ = ["random_structured_covariances"]
 
@@ -101,7 +102,7 @@ def random_structured_covariances(
         cos, sin = np.cos(angles), np.sin(angles)
         rotations = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)
     else:
-        rotations = np.stack([ortho_group.rvs(d, random_state=rng) for _ in range(draws)])
+        rotations = np.stack([random_rotation(rng, d) for _ in range(draws)])
     rotations = np.broadcast_to(rotations, (k, d, d))
     covariances = np.einsum("kij,kj,klj->kil", rotations, diagonals, rotations)
     covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2   # exact symmetry

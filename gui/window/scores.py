@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.metrics import align_labels, kmeans_baseline, score_labels
+from engine.metrics import compare_with_kmeans, score_labels
 from gui.window.frames import FrameDrawer
 from gui.window.session import Session
 
@@ -19,18 +19,13 @@ def evaluate_labels(mixture, data, display_rows, with_kmeans: bool, seed: int = 
     displayed rows are renumbered to match the mixture's components, or None.
     """
     predicted = mixture.predict(data.X)
-    scores = {}
-    if data.labels is not None:
-        scores["mixture"] = score_labels(data.labels, predicted)
-    kmeans_display = None
-    if with_kmeans:
-        K = mixture.n_components
-        kmeans = kmeans_baseline(data.X, K, seed)
-        aligned = align_labels(predicted, kmeans, K)[kmeans]
-        kmeans_display = aligned[np.asarray(display_rows)].astype(np.int16)
-        if data.labels is not None:
-            scores["k-means"] = score_labels(data.labels, aligned)
-    return scores, kmeans_display
+    if not with_kmeans:
+        scores = {} if data.labels is None else {"mixture": score_labels(data.labels, predicted)}
+        return scores, None
+    scores, kmeans = compare_with_kmeans(
+        data.X, data.labels, predicted, mixture.n_components, seed
+    )
+    return scores, kmeans[np.asarray(display_rows)].astype(np.int16)
 
 
 class ModelScores:

@@ -4,7 +4,8 @@ Every method produces responsibilities (hard or soft) from which the first
 parameters are estimated by the ordinary M-step, as scikit-learn does, so the
 initial covariances are those of the initial clusters.
 
-* ``kmeans``: one run of Lloyd's k-means (scikit-learn's ``KMeans``), hard labels.
+* ``kmeans``: one run of Lloyd's k-means from k-means++ seeds
+  (:mod:`engine.em.kmeans`, scikit-learn's algorithm in numpy), hard labels.
 * ``k-means++``: the k-means++ seeding only; every row goes to its nearest seed.
   (scikit-learn gives the seeds alone a responsibility, which starts EM from
   covariances at the ``reg_covar`` floor; nearest-seed clusters start it sanely.)
@@ -20,20 +21,16 @@ initial covariances are those of the initial clusters.
 from __future__ import annotations
 
 import hashlib
-import warnings
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from engine.em.hierarchical import Tree, hierarchical_tree
+from engine.em.kmeans import kmeans, kmeans_plusplus
 from engine.em.steps import m_step
 from engine.model.covariance import SufficientStatistics, scatter_about, structure_of
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random-from-data", "hierarchical")
-
-# Built once: constructing a controller inspects every loaded library (~4 ms).
-_THREADPOOLS = ThreadpoolController()
 
 # k-means on more rows than this gains nothing for a starting point.
 _KMEANS_MAX_ROWS = 100_000
@@ -112,24 +109,13 @@ def initial_labels(
 ) -> np.ndarray:
     """Hard initial clusters for the hard methods; X (n, d) -> labels (n,)."""
     seed = int(rng.integers(2**31 - 1))
-    if method in ("kmeans", "k-means++"):
-        # scikit-learn is imported here, when a k-means start first runs: it is
-        # 1.5 s of imports that --help, generate and given starts never need.
-        from sklearn.cluster import KMeans, kmeans_plusplus
-        from sklearn.exceptions import ConvergenceWarning
     if method == "kmeans":
         sample = _subsample(X, _KMEANS_MAX_ROWS, rng)
-        # One thread: on two cores OpenMP's spinning workers make a small k-means
-        # 100x slower (measured: 460 ms against 4 ms on 300 rows).
-        with warnings.catch_warnings(), _THREADPOOLS.limit(limits=1):
-            # Fewer distinct clusters than K is handled below by the distinct-points check.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            km = KMeans(n_clusters=n_components, n_init=1, random_state=seed).fit(sample)
-        return _nearest_seed_labels(X, km.cluster_centers_, chunk_size)
+        centres = kmeans(sample, n_components, np.random.default_rng(seed))
+        return _nearest_seed_labels(X, centres, chunk_size)
     if method == "k-means++":
         sample = _subsample(X, _KMEANS_MAX_ROWS, rng)
-        with _THREADPOOLS.limit(limits=1):
-            seeds, _ = kmeans_plusplus(sample, n_components, random_state=seed)
+        seeds = kmeans_plusplus(sample, n_components, np.random.default_rng(seed))
         return _nearest_seed_labels(X, seeds, chunk_size)
     if method == "hierarchical":
         return _hierarchical_tree(X).labels(n_components)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.kernels.plan import Plan
+from engine.kernels.plan import Plan, upper_pairs
 from engine.kernels.threads import blas_single_thread, max_threads, run_on_threads
 
 __all__ = ["PassResult", "block_rows", "log_prob", "run_pass", "statistics_about"]
@@ -212,7 +212,7 @@ class _Sums:
                 for N, S1, S2 in zip(self.N, self.S1, self.S2, strict=True)
             ]
         out = []
-        rows, cols = np.triu_indices(d)
+        rows, cols = upper_pairs(d)
         for slots in self.gram:
             gram = slots.sum(axis=0)
             n_k = gram[:, -1]

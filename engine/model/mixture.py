@@ -227,6 +227,8 @@ class Mixture:
         return {
             "n_components": self.n_components,
             "covariance_type": self.covariance_type,
+            # mclust's name of the structure, whichever name the fit was asked with.
+            "structure": self.structure.name,
             "weights": self.weights.tolist(),
             "means": self.means.tolist(),
             "covariances": self.full_covariances().tolist(),

@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.em.fitting import fit_iter
 from engine.em.loop import FitError, FitSettings, run_to_end
+from engine.model.covariance import structure_of
 from engine.model.mixture import Mixture
 
 CRITERIA = ("bic", "aic", "icl")
@@ -55,6 +56,7 @@ class Candidate:
         return {
             "n_components": self.n_components,
             "covariance_type": self.covariance_type,
+            "structure": structure_of(self.covariance_type).name,
             "log_likelihood": self.log_likelihood,
             "n_parameters": self.n_parameters,
             "bic": self.bic,

@@ -142,6 +142,25 @@ class FullLayout(Layout):
         return (n_components, n_features, n_features)
 
     def precision_cholesky(self, covariances, reg_covar):
+        # All K factorisations in one batched call (EM calls this every iteration;
+        # one LAPACK call per component cost ~25 us each in Python overhead); any
+        # doubt about one component goes through the careful one-by-one path,
+        # which names it.
+        n_features = covariances.shape[-1]
+        with np.errstate(all="ignore"):
+            try:
+                lower = np.linalg.cholesky(covariances)
+            except np.linalg.LinAlgError:
+                lower = None
+            if lower is not None and np.isfinite(lower).all():
+                pivots = np.diagonal(lower, axis1=1, axis2=2) ** 2
+                diagonal = np.diagonal(covariances, axis1=1, axis2=2)
+                if np.all(pivots > n_features * np.finfo(float).eps * diagonal):
+                    inverse = np.linalg.inv(lower)
+                    if np.isfinite(inverse).all():
+                        # The inverse of a lower-triangular matrix is lower-triangular;
+                        # triu drops the rounding LU may leave above its diagonal.
+                        return np.triu(np.transpose(inverse, (0, 2, 1)))
         out = np.empty_like(covariances)
         for k, cov in enumerate(covariances):
             out[k] = _cholesky_of_precision(cov, k, reg_covar)

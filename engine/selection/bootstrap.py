@@ -216,6 +216,18 @@ def _replicate_job(mixture0, mixture1, n_samples, settings, entropy, b) -> tuple
 # --------------------------------------------------------------------------- the sequence
 
 
+def _start_pool(n_processes: int, stack: ExitStack) -> ProcessPoolExecutor:
+    """Workers from the sweep pool's forkserver; stopped and joined when ``stack`` closes."""
+    context = _context()
+    stop_event = context.Event()
+    pool = ProcessPoolExecutor(
+        n_processes, mp_context=context, initializer=_init_worker, initargs=(stop_event,)
+    )
+    stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+    stack.callback(stop_event.set)  # runs first: the workers stop between EM iterations
+    return pool
+
+
 def _replicates(pool, job, n_boot, should_stop) -> Iterator:
     """(b, statistic, repaired) for b in range(n_boot), in this process or on ``pool``."""
     if pool is None:
@@ -277,20 +289,14 @@ def lrt_iter(
     tests: list = []
     chosen, note, cancelled = 1, "", False
 
+    def settings_at(k):  # the data's fits at K, seeded from (seed, K)
+        return replace(settings, random_state=_seeds(entropy, 0, k)[1])
+
     def observed(k):
-        fit_settings = replace(settings, random_state=_seeds(entropy, 0, k)[1])
-        return _best_fit(X, k, fit_settings, variance, should_stop)
+        return _best_fit(X, k, settings_at(k), variance, should_stop)
 
     with ExitStack() as stack:
-        pool = None
-        if n_processes > 1:
-            context = _context()
-            stop_event = context.Event()
-            pool = ProcessPoolExecutor(
-                n_processes, mp_context=context, initializer=_init_worker, initargs=(stop_event,)
-            )
-            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-            stack.callback(stop_event.set)
+        pool = _start_pool(n_processes, stack) if n_processes > 1 else None
         try:
             fit0 = observed(1)
             if fit0[1] is None:
@@ -308,15 +314,7 @@ def lrt_iter(
                     break
                 repaired = int(not fit1[0] >= fit0[0])
                 if repaired:
-                    fit1 = _repair(
-                        X,
-                        k,
-                        replace(settings, random_state=_seeds(entropy, 0, k)[1]),
-                        variance,
-                        should_stop,
-                        fit0,
-                        fit1,
-                    )
+                    fit1 = _repair(X, k, settings_at(k), variance, should_stop, fit0, fit1)
                 statistic = _statistic(fit0, fit1)
                 replicates = np.full(n_boot, np.nan)
                 job = (fit0[1], fit1[1], n, settings, entropy)

@@ -24,13 +24,20 @@ of ``SeedSequence(seed, spawn_key=(1, K, b, attempt))`` (a new attempt, as
 mclust redraws, when a fit fails), so the replicates do not depend on how many
 processes ran them or in which order.  Worker processes come from the sweep
 pool's forkserver (:mod:`engine.selection.pool`); a replicate's sample is made
-in its worker, so nothing but two small mixtures travels to it.
+in its worker, so nothing but two small mixtures travels to it.  As with the
+sweep, a script that asks for processes must guard its entry point with
+``if __name__ == "__main__":`` (workers re-import it).
+
+Departures from mclust: ``max_components`` is the largest model fitted (mclust's
+``maxG`` is the largest K tested, i.e. fits up to maxG + 1, and with ``maxG``
+given mclust runs every test instead of stopping at the first not significant).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
@@ -228,27 +235,36 @@ def _start_pool(n_processes: int, stack: ExitStack) -> ProcessPoolExecutor:
     return pool
 
 
-def _replicates(pool, job, n_boot, should_stop) -> Iterator:
-    """(b, statistic, repaired) for b in range(n_boot), in this process or on ``pool``."""
+def _replicates(pool, job, indices, should_stop) -> Iterator:
+    """(b, statistic, repaired) for b in ``indices``, in this process or on ``pool``.
+
+    If a worker dies (killed for memory, say), the replicates not yet done run here.
+    """
     if pool is None:
         with single_threaded(), blas_single_thread():
-            for b in range(n_boot):
+            for b in indices:
                 if should_stop is not None and should_stop():
                     raise SweepCancelled
                 yield (b, *replicate(*job, b, should_stop))
         return
-    futures = {pool.submit(_replicate_job, *job, b): b for b in range(n_boot)}
-    pending = set(futures)
+    left, pending = list(indices), set()
     try:
+        futures = {pool.submit(_replicate_job, *job, b): b for b in indices}
+        pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
-                yield (futures[future], *future.result())
+                result = future.result()
+                left.remove(futures[future])
+                yield (futures[future], *result)
             if should_stop is not None and should_stop():
                 raise SweepCancelled
+    except BrokenProcessPool:
+        pass
     finally:
         for future in pending:
             future.cancel()
+    yield from _replicates(None, job, left, should_stop)
 
 
 def lrt_iter(
@@ -319,7 +335,7 @@ def lrt_iter(
                 replicates = np.full(n_boot, np.nan)
                 job = (fit0[1], fit1[1], n, settings, entropy)
                 for done, (b, value, fixed) in enumerate(
-                    _replicates(pool, job, n_boot, should_stop), 1
+                    _replicates(pool, job, range(n_boot), should_stop), 1
                 ):
                     replicates[b] = value
                     repaired += fixed

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import time
 
 import numpy as np
@@ -68,8 +71,13 @@ def test_two_separated_components_reject_one_and_accept_two_on_one_or_two_proces
     assert _summary(there) == _summary(here)
 
 
-def test_one_component_is_kept(one):
-    result = bootstrap_lrt(one, "VVV", max_components=2, n_boot=N_BOOT, seed=0)
+@pytest.fixture(scope="module")
+def one_result(one):
+    return bootstrap_lrt(one, "VVV", max_components=2, n_boot=N_BOOT, seed=0)
+
+
+def test_one_component_is_kept(one_result):
+    result = one_result
     assert result.n_components == 1
     assert len(result.tests) == 1 and result.tests[0].p_value > 0.05
     _check_tests(result)
@@ -81,6 +89,30 @@ def test_one_component_is_kept(one):
             "n_boot": N_BOOT,
         }
     ]
+
+
+def test_a_killed_worker_leaves_its_replicates_to_the_caller(one, one_result):
+    """A worker killed (by the OOM killer, say) loses nothing: the rest run here, alike."""
+    killed = []
+
+    def on_progress(done, total):
+        if not killed:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGKILL)
+                killed.append(child.pid)
+
+    result = bootstrap_lrt(
+        one,
+        "VVV",
+        max_components=2,
+        n_boot=N_BOOT,
+        seed=0,
+        n_processes=2,
+        on_progress=on_progress,
+    )
+    assert killed
+    assert _summary(result) == _summary(one_result)
+    assert multiprocessing.active_children() == []
 
 
 def test_events_come_in_order_and_the_result_last(one):
@@ -111,6 +143,7 @@ def test_cancel_stops_promptly(two, n_processes):
     assert result.cancelled
     assert result.tests == []
     assert time.perf_counter() - stop["at"] < 3.0
+    assert multiprocessing.active_children() == []  # the workers are gone
 
 
 def test_bad_arguments_fail_early(one):

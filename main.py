@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="choose K by sequential bootstrap likelihood-ratio tests (mclust's "
         "mclustBootstrapLRT)",
     )
-    _data_arguments(lrt)
+    _data_arguments(lrt, "left out of the features")
     lrt.add_argument(
         "--covariance",
         required=True,
@@ -169,13 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _data_arguments(command) -> None:
+def _data_arguments(command, label_use: str = "for ARI / NMI / accuracy") -> None:
     """DATA.csv, --columns and --label-column (fit and lrt read data alike)."""
     command.add_argument("data")
     command.add_argument("--columns", help="feature columns, comma separated")
     command.add_argument(
         "--label-column",
-        help="true classes, for ARI / NMI / accuracy (default: a column named like "
+        help=f"true classes, {label_use} (default: a column named like "
         "label, class or species; '' for none)",
     )
 

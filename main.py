@@ -3,6 +3,7 @@
     python main.py [DATA.csv]                      open the GUI
     python main.py generate SCENARIO -o FILE.csv   write a synthetic data set
     python main.py fit DATA.csv [options]          fit / select a model headless
+    python main.py lrt DATA.csv --covariance NAME  bootstrap likelihood-ratio tests for K
 
 Bad input exits with status 2 and one line on stderr naming the file, line
 and column; never a traceback.
@@ -102,13 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--separation", type=float, default=3.0, help="random: c-separation")
 
     fit = sub.add_parser("fit", help="fit one model or select among a grid")
-    fit.add_argument("data")
-    fit.add_argument("--columns", help="feature columns, comma separated")
-    fit.add_argument(
-        "--label-column",
-        help="true classes, for ARI / NMI / accuracy (default: a column named like "
-        "label, class or species; '' for none)",
-    )
+    _data_arguments(fit)
     fit.add_argument("-k", "--components", default="1-9", help="3 | 1-8 | 2,4,6 (default 1-9)")
     fit.add_argument(
         "--covariance",
@@ -139,7 +134,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("-o", "--output", help="labeled CSV to write")
     fit.add_argument("--model", help="model JSON to write")
+
+    lrt = sub.add_parser(
+        "lrt",
+        help="choose K by sequential bootstrap likelihood-ratio tests (mclust's "
+        "mclustBootstrapLRT)",
+    )
+    _data_arguments(lrt, "left out of the features")
+    lrt.add_argument(
+        "--covariance",
+        required=True,
+        help="one structure (mclust's EII ... VVV; E, V for "
+        "one feature; scikit-learn's full, tied, diag, spherical)",
+    )
+    lrt.add_argument(
+        "-k",
+        "--max-components",
+        type=_positive_int,
+        default=9,
+        help="the largest model fitted: tests 1 vs 2 ... MAX-1 vs MAX (default 9, as mclust)",
+    )
+    lrt.add_argument(
+        "--n-boot", type=_positive_int, default=999, help="bootstrap samples per test (default 999)"
+    )
+    lrt.add_argument("--level", type=float, default=0.05, help="significance level (default 0.05)")
+    lrt.add_argument("--seed", type=int, default=0)
+    lrt.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=None,
+        help="processes for the bootstrap samples (default: every core)",
+    )
+    lrt.add_argument("--json", help="the tests as JSON, to write")
     return parser
+
+
+def _data_arguments(command, label_use: str = "for ARI / NMI / accuracy") -> None:
+    """DATA.csv, --columns and --label-column (fit and lrt read data alike)."""
+    command.add_argument("data")
+    command.add_argument("--columns", help="feature columns, comma separated")
+    command.add_argument(
+        "--label-column",
+        help=f"true classes, {label_use} (default: a column named like "
+        "label, class or species; '' for none)",
+    )
 
 
 # --------------------------------------------------------------------------- commands
@@ -206,7 +244,21 @@ def _label_column(args, table) -> str | None:
     return guessed
 
 
+def load_features(args) -> tuple:
+    """(table, X (n, d), feature names, label column or None) from DATA.csv, --columns
+    and --label-column."""
+    from engine.data import tables as io
+
+    table = io.read_csv(args.data)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    label_column = _label_column(args, table)
+    X = table.features(columns, label_column=label_column)
+    feature_names = columns or table.default_feature_columns(label_column)
+    return table, X, feature_names, label_column
+
+
 # --------------------------------------------------------------------------- text
+
 
 def _number(value: float, width: int) -> str:
     return f"{value:>{width}.2f}" if math.isfinite(value) else f"{'-':>{width}}"
@@ -270,9 +322,33 @@ def label_scores(X, true, best, seed) -> str:
     )
 
 
+def lrt_table(result, n_boot: int) -> str:
+    """The tests as mclust prints a ``mclustBootstrapLRT``, then the chosen K."""
+    rule = "-" * 61
+    lines = [
+        rule,
+        "Bootstrap sequential LRT for the number of mixture components",
+        rule,
+        f"Model        = {result.covariance_type}",
+        f"Replications = {n_boot}",
+        f"{'':<8} {'LRTS':>12} {'bootstrap p-value':>18}",
+    ]
+    for test in result.tests:
+        pair = f"{test.n_components} vs {test.n_components + 1}"
+        lines.append(f"{pair:<8} {test.statistic:>12.4f} {test.p_value:>18.4f}")
+    if result.note:
+        lines.append(f"note: {result.note}")
+    repaired = sum(test.n_repaired for test in result.tests)
+    if repaired:
+        lines.append(
+            f"note: {repaired} fit(s) with K+1 components fell below the K fit and were refitted"
+        )
+    lines.append("")
+    lines.append(f"Chosen: K={result.n_components} (level {result.level:g})")
+    return "\n".join(lines)
+
 
 def command_fit(args) -> int:
-    from engine.data import tables as io
     from engine.data import writers
     from engine.model.covariance import structures_for
     from engine.selection.report import model_json
@@ -281,11 +357,7 @@ def command_fit(args) -> int:
     ks = parse_components(args.components)
     requested_types = parse_covariance(args.covariance)
     settings = _settings(args)
-    table = io.read_csv(args.data)
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    label_column = _label_column(args, table)
-    X = table.features(columns, label_column=label_column)
-    feature_names = columns or table.default_feature_columns(label_column)
+    table, X, feature_names, label_column = load_features(args)
     true = table.labels(label_column) if label_column else None
     cov_types = requested_types or list(structures_for(X.shape[1]))
 
@@ -320,9 +392,59 @@ def command_fit(args) -> int:
     return 0
 
 
+def command_lrt(args) -> int:
+    from engine.data import writers
+    from engine.model.covariance import check_covariance_type
+    from engine.selection.bootstrap import LRTProgress, LRTResult, LRTTest, lrt_iter
+
+    try:
+        cov_type = check_covariance_type(args.covariance)
+    except ValueError:
+        raise UsageError(
+            f"--covariance {args.covariance!r}: expected one structure such as VVV, EEE, "
+            "full or tied"
+        ) from None
+    if args.max_components < 2:
+        raise UsageError("--max-components: at least 2 (the smallest test is 1 vs 2)")
+    if not 0 < args.level < 1:
+        raise UsageError(f"--level {args.level}: expected a number between 0 and 1")
+    _, X, _, _ = load_features(args)
+    result = None
+    events = lrt_iter(
+        X,
+        cov_type,
+        args.max_components,
+        args.n_boot,
+        args.level,
+        seed=args.seed,
+        n_processes=args.processes,
+    )
+    for event in events:
+        if isinstance(event, LRTProgress):
+            if event.done == event.total or event.done % max(1, event.total // 10) == 0:
+                print(
+                    f"  [{event.n_components} vs {event.n_components + 1}] "
+                    f"{event.done}/{event.total}",
+                    file=sys.stderr,
+                )
+        elif isinstance(event, LRTTest):
+            print(
+                f"  {event.n_components} vs {event.n_components + 1}: LRTS "
+                f"{event.statistic:.4f}, p = {event.p_value:.4f}",
+                file=sys.stderr,
+            )
+        elif isinstance(event, LRTResult):
+            result = event
+    print(lrt_table(result, args.n_boot))
+    if args.json:
+        writers.write_json_atomic(args.json, result.to_dict())
+        print(f"wrote the tests to {args.json}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("fit", "generate", "-h", "--help"):
+    if not argv or argv[0] not in ("fit", "generate", "lrt", "-h", "--help"):
         if len(argv) > 1:
             print("error: the GUI takes at most one DATA.csv argument", file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -333,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "generate":
             return command_generate(args)
+        if args.command == "lrt":
+            return command_lrt(args)
         return command_fit(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)

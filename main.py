@@ -88,7 +88,7 @@ def _positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from engine.data.datasets import SCENARIOS
     from engine.em.starts import INIT_METHODS
-    from engine.selection.sweep import SWEEP_N_INIT
+    from engine.selection.sweep import SWEEP_INIT, SWEEP_N_INIT
 
     parser = _Parser(prog="main.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -113,7 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(every structure that applies to the data; default)",
     )
     fit.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"])
-    fit.add_argument("--init", default="kmeans", choices=list(INIT_METHODS))
+    fit.add_argument(
+        "--init",
+        default=SWEEP_INIT,
+        choices=list(INIT_METHODS),
+        help=f"the start (default {SWEEP_INIT}: mclust's tree; with --n-init > 1 the other "
+        "starts are screened k-means ones)",
+    )
     fit.add_argument("--n-init", type=int, default=SWEEP_N_INIT)
     fit.add_argument("--max-iter", type=int, default=None)
     fit.add_argument("--tol", type=float, default=None)

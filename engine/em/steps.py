@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.kernels import estep as kernels
+from engine.kernels.direct import DIRECT_MAX_VALUES, direct_pass
 from engine.kernels.plan import make_plan
 from engine.kernels.threads import blas_single_thread
 from engine.model.covariance import (
@@ -28,6 +29,8 @@ from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 # A component whose summed responsibility falls below this many points has
 # nothing left to estimate a covariance from: it is re-seeded (see m_step).
 EMPTY_COMPONENT_MASS = 1e-3
+
+_BLAS_ALONE_UP_TO_D = 32
 
 
 @dataclass
@@ -68,19 +71,25 @@ def e_step_pass(
     shift = np.array(mixture.means)
     if display_rows is None:
         display_rows = np.empty(0, dtype=np.intp)
-    display_labels = np.empty(display_rows.shape[0], dtype=np.int16)
-    display_confidence = np.empty(display_rows.shape[0], dtype=np.float32)
-    plan = make_plan(
-        mixture.means,
-        mixture.precisions_cholesky,
-        np.log(mixture.weights),
-        mixture.structure.layout,
-    )
-    result = kernels.run_pass(X, plan, chunk_size, display_rows, display_labels, display_confidence)
-    resp_sum, first, second = kernels.statistics_about(plan, result.sums, shift)
+    layout = mixture.structure.layout
+    log_weights = np.log(mixture.weights)
+    if X.shape[0] * mixture.n_components <= DIRECT_MAX_VALUES:
+        total, map_log_resp, resp_sum, first, second, display_labels, display_confidence = (
+            direct_pass(
+                X, mixture.means, mixture.precisions_cholesky, log_weights, layout, display_rows
+            )
+        )
+    else:
+        display_labels = np.empty(display_rows.shape[0], dtype=np.int16)
+        display_confidence = np.empty(display_rows.shape[0], dtype=np.float32)
+        plan = make_plan(mixture.means, mixture.precisions_cholesky, log_weights, layout)
+        result = kernels.run_pass(
+            X, plan, chunk_size, display_rows, display_labels, display_confidence
+        )
+        resp_sum, first, second = kernels.statistics_about(plan, result.sums, shift)
+        total = result.total_log_likelihood
+        map_log_resp = result.map_log_resp_sum
     stats = SufficientStatistics(shift, resp_sum, first, second, n_samples=X.shape[0])
-    total = result.total_log_likelihood
-    map_log_resp = result.map_log_resp_sum
     return EStepResult(stats, float(total), float(map_log_resp), display_labels, display_confidence)
 
 
@@ -109,7 +118,11 @@ def m_step(
     events : list of str, what happened that a user should know
     """
     # Small LAPACK calls (Cholesky, triangular inverse per component): BLAS threads
-    # would only spin.
+    # would only spin.  Up to d = 32 OpenBLAS runs them on one thread by itself,
+    # and taking the limit (setting and restoring every library's thread count)
+    # cost more than the M-step on small data (~40 us per iteration).
+    if stats.first.shape[1] <= _BLAS_ALONE_UP_TO_D:
+        return _m_step(stats, covariance_type, reg_covar, previous)
     with blas_single_thread():
         return _m_step(stats, covariance_type, reg_covar, previous)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -57,8 +59,15 @@ def snapshots_of(X, fit_settings):
 @given(problems())
 def test_em_never_decreases_the_log_likelihood(problem):
     X, fit_settings = problem
-    snapshots = snapshots_of(X, fit_settings)
-    if snapshots is None:
+    # Plain EM: reg_covar > 0 makes each M-step maximise the regularised objective,
+    # which can cost the plain likelihood up to ~1e-4 (relative) on clusters of a
+    # few points (measured over 300 random sets: 14 drops with 1e-6, none with 0).
+    fit_settings = replace(fit_settings, reg_covar=0.0)
+    try:
+        snapshots = list(fit_iter(X, fit_settings))
+    except FitError as err:
+        # Without regularisation a component may also collapse onto too few points.
+        assert any(word in str(err) for word in ("distinct points", "singular")), str(err)
         return
     for before, after in zip(snapshots[:-1], snapshots[1:], strict=True):
         if any("re-seeded" in event for event in after.events):

@@ -13,10 +13,11 @@ from engine import Candidate, Mixture, best_candidate, select, select_iter
 from engine.data.datasets import make_random_mixture, make_scenario
 from engine.data.tables import read_csv
 from engine.data.writers import read_json, write_array_csv, write_json_atomic, write_labeled_csv
+from engine.em.loop import FitSettings
 from engine.model.covariance import COVARIANCE_TYPES
 from engine.selection.candidate import degeneracy_reason
 from engine.selection.report import model_json
-from engine.selection.sweep import SWEEP_N_INIT
+from engine.selection.sweep import SWEEP_INIT, SWEEP_N_INIT, sweep_settings
 
 CANDIDATE_KEYS = {
     "n_components",
@@ -84,7 +85,9 @@ def repeated_values_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
 def test_spurious_fits_on_repeated_values_are_flagged_and_never_chosen(seed):
     X, _ = repeated_values_data(seed)
     assert len(np.unique(X[:, 1])) < 20
-    selection = select(X, range(1, 8), ["full"])
+    # Four k-means starts (the sweep's default before the hierarchical start) reach
+    # the collapsed optima this test is about.
+    selection = select(X, range(1, 8), ["full"], FitSettings(n_init=4))
     spurious = [c for c in selection.candidates if c.status == "spurious"]
     assert spurious, "the collapse onto repeated values went unnoticed"
     for c in spurious:
@@ -100,7 +103,7 @@ def test_spurious_fits_on_repeated_values_are_flagged_and_never_chosen(seed):
 
 def test_collapse_reason_names_the_feature():
     X, _ = repeated_values_data(0)
-    selection = select(X, [7], ["full"])
+    selection = select(X, [7], ["full"], FitSettings(n_init=4))
     (candidate,) = selection.candidates
     assert candidate.status == "spurious"
     assert "collapsed onto repeated values of feature 2" in candidate.reason
@@ -234,7 +237,9 @@ def test_select_iter_yields_each_candidate_in_grid_order_and_stops_when_asked():
 def test_sweep_defaults_and_candidate_dict():
     ds = make_scenario("separated-2d", n=300, seed=0)
     selection = select(ds.X, [2, 3], COVARIANCE_TYPES)
-    assert SWEEP_N_INIT > 1
+    # The default sweep starts every candidate from mclust's hierarchical tree.
+    assert (sweep_settings().init, sweep_settings().n_init) == (SWEEP_INIT, SWEEP_N_INIT)
+    assert SWEEP_INIT == "hierarchical"
     assert len(selection.candidates) == 8
     for c in selection.candidates:
         d = c.to_dict()
@@ -341,6 +346,7 @@ def test_a_sweep_stops_inside_a_candidate_when_asked():
         calls.append(1)
         return len(calls) > 3  # inside the first candidate (restarts, then EM iterations)
 
-    candidates = list(select_iter(X, [2, 3], ["full"], should_stop=should_stop))
+    settings = FitSettings(n_init=4)  # several screened starts, then EM iterations
+    candidates = list(select_iter(X, [2, 3], ["full"], settings, should_stop=should_stop))
     assert candidates == []
     assert len(calls) <= 5  # stopped within one more check, nothing fitted after

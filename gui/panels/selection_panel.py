@@ -70,7 +70,8 @@ class SelectionPanel(QWidget):
         form.addRow("K from", k_row)
 
         self.structures = StructurePicker()
-        form.addRow("Structures", self.structures)
+        form.addRow(QLabel("Covariance structures"))
+        form.addRow(self.structures)
 
         self.criterion = QComboBox()
         for i, name in enumerate(CRITERIA):

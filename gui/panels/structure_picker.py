@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QWidget
 from gui import structures
 
 _GROUP_TIPS = {
-    "spherical": "balls: one variance per component (EII) or shared (VII's radius varies)",
+    "spherical": "balls: one radius shared (EII) or one per component (VII)",
     "diagonal": "axis-aligned ellipses: the covariances are diagonal",
     "ellipsoidal": "rotated ellipses: full covariances, shared or not",
 }
@@ -33,17 +33,20 @@ class StructurePicker(QWidget):
         self.all_check = QCheckBox("all")
         self.all_check.setToolTip("Tick or clear every structure that applies to the data")
         self.all_check.clicked.connect(lambda: self._toggle(self.applicable()))
-        grid.addWidget(self.all_check, 0, 0)
+        # Each group's toggle on its own row and its members indented below it: the
+        # panel is narrow, and a toggle beside four members would be cut off.
+        grid.addWidget(self.all_check, 0, 0, 1, 5)
+        grid.setColumnMinimumWidth(0, 14)
         row = 1
         for group, names in structures.GROUPS:
             toggle = QCheckBox(group)
             toggle.setToolTip(_GROUP_TIPS[group])
             toggle.clicked.connect(lambda _=False, names=names: self._toggle(names))
             self.group_checks[group] = toggle
-            grid.addWidget(toggle, row, 0)
+            grid.addWidget(toggle, row, 0, 1, 5)
             for i, name in enumerate(names):
-                self._add_check(name, grid, row + i // 4, 1 + i % 4)
-            row += -(-len(names) // 4)
+                self._add_check(name, grid, row + 1 + i // 4, 1 + i % 4)
+            row += 1 + -(-len(names) // 4)
         for i, name in enumerate(structures.UNIVARIATE):
             self._add_check(name, grid, row, 1 + i)
         self._applicable = structures.applicable(2)

@@ -13,8 +13,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from gui import structures
 from gui.palette import FAILED_HEX
 
-COLUMNS = ("K", "structure", "log L", "params", "BIC", "AIC", "ICL", "status", "reason")
-CRITERION_COLUMNS = {"bic": 4, "aic": 5, "icl": 6}
+# The criteria and the status first: the pane is narrow and they are what a sweep is
+# read for; the reason, often a sentence, last where it can run on.
+COLUMNS = ("K", "structure", "BIC", "AIC", "ICL", "status", "log L", "params", "reason")
 KEY_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -88,18 +89,18 @@ class CandidateTable(QTableWidget):
         values = (
             candidate.n_components,
             structure_text(candidate.covariance_type),
-            number(getattr(candidate, "log_likelihood", math.nan)),
-            number(getattr(candidate, "n_parameters", math.nan)),
             sign * number(candidate.bic),
             sign * number(candidate.aic),
             sign * number(candidate.icl),
             candidate.status,
+            number(getattr(candidate, "log_likelihood", math.nan)),
+            number(getattr(candidate, "n_parameters", math.nan)),
             reason,
         )
         for col, value in enumerate(values):
             if isinstance(value, float):
                 text = ("—" if math.isnan(value)
-                        else f"{value:.0f}" if col == 3 else f"{value:.1f}")
+                        else f"{value:.0f}" if COLUMNS[col] == "params" else f"{value:.1f}")
             else:
                 text = str(value)
             item = _SortableItem(text)

@@ -46,6 +46,13 @@ def _order(name: str) -> int:
         return len(structures.ALL_NAMES)
 
 
+def _mclust_name(name: str) -> str:
+    try:
+        return structures.canonical(name)
+    except ValueError:
+        return name
+
+
 def _group(name: str) -> str:
     try:
         return structures.group_of(name)
@@ -284,7 +291,9 @@ class SelectionView(QWidget):
         self.legend.clear()
         for t in cov_types:
             colour = structure_color(t)
-            self.legend.add_marker(structure_text(t), structure_symbol(t), colour,
+            # mclust's name alone: fourteen entries with aliases would take the
+            # plot's width (the table and the tooltips give the alias).
+            self.legend.add_marker(_mclust_name(t), structure_symbol(t), colour,
                                    pg.mkPen(colour), line=colour,
                                    dashed=structure_dashed(t))
         if any_failed:

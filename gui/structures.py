@@ -21,7 +21,8 @@ GROUPS = tuple(
 )
 ALL_NAMES = MULTIVARIATE + UNIVARIATE
 __all__ = ["ALL_NAMES", "GROUPS", "GROUP_NAMES", "MULTIVARIATE", "UNIVARIATE", "applicable",
-           "canonical", "description", "group_of", "label", "nearest", "short_label"]
+           "canonical", "description", "display_name", "group_of", "label", "nearest",
+           "short_label"]
 
 
 def canonical(name: str) -> str:
@@ -38,6 +39,15 @@ def short_label(name: str) -> str:
     """'VVV (full)', 'EVE', 'E': mclust's name, scikit-learn's alias in brackets."""
     structure = structure_of(name)
     return f"{structure.name} ({structure.alias})" if structure.alias else structure.name
+
+
+def display_name(name: str) -> str:
+    """``short_label`` for a name the engine knows, the name itself otherwise (a
+    candidate read from an older file keeps whatever it was called)."""
+    try:
+        return short_label(name)
+    except ValueError:
+        return str(name)
 
 
 def label(name: str) -> str:

@@ -99,10 +99,8 @@ class FitPanel(QWidget):
         self.n_components.setValue(3)
         self.n_components.setToolTip("K, the number of Gaussian components")
         self.covariance_type = QComboBox()
-        self.covariance_type.setToolTip(
-            "Covariance structure, mclust's three letters: volume, shape and orientation "
-            "each Equal across components, Variable, or the Identity (scikit-learn's "
-            "name in brackets)")
+        # The closed box cuts the label short: its tooltip gives the whole of it.
+        self.covariance_type.currentIndexChanged.connect(self._tip_structure)
         self._n_features = 2
         self._fill_structures(structures.applicable(2), "VVV")
         self.init = QComboBox()
@@ -237,6 +235,14 @@ class FitPanel(QWidget):
         self._fill_structures(structures.applicable(n_features),
                               structures.nearest(current, n_features))
 
+    def _tip_structure(self) -> None:
+        name = self.structure()
+        self.covariance_type.setToolTip(
+            (structures.label(name) + "\n\n" if name else "")
+            + "Covariance structure, mclust's three letters: volume, shape and orientation "
+            "each Equal across components, Variable, or the Identity (scikit-learn's "
+            "name in brackets)")
+
     def _fill_structures(self, names, current: str) -> None:
         combo = self.covariance_type
         combo.blockSignals(True)
@@ -246,6 +252,7 @@ class FitPanel(QWidget):
             combo.setItemData(i, structures.description(name), Qt.ItemDataRole.ToolTipRole)
         combo.setCurrentIndex(max(combo.findData(current), 0))
         combo.blockSignals(False)
+        self._tip_structure()
         # The labels are long: the closed box stays as narrow as the panel's other
         # fields (eliding the description) while the open list shows them whole.
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)

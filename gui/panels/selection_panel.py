@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from engine.selection.candidate import CRITERIA
 from gui.panels.structure_picker import StructurePicker
+from gui.structures import display_name
 
 SIGN_NOTE = "Lower is better (scikit-learn's sign; mclust shows the opposite)."
 MCLUST_SIGN_NOTE = "Higher is better (mclust's sign: 2 log L - p log n)."
@@ -247,7 +248,7 @@ class ModelSummary(QGroupBox):
             for k, (w, mean) in enumerate(zip(mixture.weights, mixture.means, strict=True))
         )
         self.text.setText(
-            f"K = {model.n_components}, {model.covariance_type}: {state} after "
+            f"K = {model.n_components}, {display_name(model.covariance_type)}: {state} after "
             f"{model.n_iter} iterations<br>"
             f"log L {model.log_likelihood:.6g}, {model.n_parameters} parameters<br>"
             f"BIC {sign * model.bic:.6g} · AIC {sign * model.aic:.6g} · "

@@ -32,14 +32,6 @@ def number(value) -> float:
         return math.nan
 
 
-def structure_text(name: str) -> str:
-    """'VVV (full)' for a name the engine knows, the name itself otherwise."""
-    try:
-        return structures.short_label(name)
-    except ValueError:
-        return str(name)
-
-
 class _SortableItem(QTableWidgetItem):
     """A table cell that sorts by a number when it has one, NaN last."""
 
@@ -88,7 +80,7 @@ class CandidateTable(QTableWidget):
         reason = getattr(candidate, "reason", "") or ""
         values = (
             candidate.n_components,
-            structure_text(candidate.covariance_type),
+            structures.display_name(candidate.covariance_type),
             sign * number(candidate.bic),
             sign * number(candidate.aic),
             sign * number(candidate.icl),

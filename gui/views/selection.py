@@ -34,7 +34,7 @@ from gui.palette import (
     structure_symbol,
 )
 from gui.views._common import SideLegend, export_scene, style_plot
-from gui.views._selection_table import CandidateTable, eligible, number, structure_text
+from gui.views._selection_table import CandidateTable, eligible, number
 
 CRITERIA = (("bic", "BIC"), ("aic", "AIC"), ("icl", "ICL"))
 
@@ -307,8 +307,8 @@ class SelectionView(QWidget):
         candidate = self._candidates.get(tuple(data)) if data is not None else None
         if candidate is None:
             return ""
-        text = (f"K = {candidate.n_components}, {structure_text(candidate.covariance_type)}: "
-                f"{candidate.status}")
+        name = structures.display_name(candidate.covariance_type)
+        text = f"K = {candidate.n_components}, {name}: {candidate.status}"
         if getattr(candidate, "reason", ""):
             text += f"\n{candidate.reason}"
         value = self._value(candidate)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, Signal
 
 from engine.selection.sweep import SWEEP_N_INIT, best_candidate
-from gui.structures import short_label
+from gui.structures import display_name
 from gui.window.fit_controller import FitController
 from gui.window.frames import FrameDrawer
 from gui.window.scores import ModelScores
@@ -123,7 +123,7 @@ class SweepController(QObject):
             return f"Sweep {done}: no eligible candidate."
         criterion = selection.criterion
         return (f"Sweep {done}: best K = {best.n_components}, "
-                f"{short_label(best.covariance_type)} ({criterion.upper()} "
+                f"{display_name(best.covariance_type)} ({criterion.upper()} "
                 f"{self._sign * best.score(criterion):.6g}"
                 f"{', mclust sign' if self._sign < 0 else ''}). "
                 "Click a point or a row to show that model.")
@@ -160,7 +160,7 @@ class SweepController(QObject):
         state = "converged" if candidate.converged else "not converged"
         sign = self._sign
         lines = [f"Candidate K = {candidate.n_components}, "
-                 f"{short_label(candidate.covariance_type)}: "
+                 f"{display_name(candidate.covariance_type)}: "
                  f"{candidate.status} ({state} after {candidate.n_iter} iterations); "
                  f"BIC {sign * candidate.bic:.6g}, AIC {sign * candidate.aic:.6g}, "
                  f"ICL {sign * candidate.icl:.6g}"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
+from engine.model.covariance import structure_of
+
 # Matplotlib's tab10 with its grey swapped for a dark indigo: grey is reserved for
 # "not yet fitted" and for failed candidates, so no component may look like either.
 _COMPONENT_HEX = (
@@ -30,12 +32,43 @@ _CLASS_SYMBOLS = ("o", "s", "t", "d", "star", "p", "h", "t1", "+", "x", "t2", "t
 UNFITTED_HEX = "#8c8c8c"
 FAILED_HEX = "#a0a0a0"
 
-COVARIANCE_TYPE_HEX = {
-    "full": "#1f77b4",
-    "tied": "#ff7f0e",
-    "diag": "#2ca02c",
-    "spherical": "#d62728",
-}
+# One colour per covariance structure for the model-selection curves: a hue per
+# group (reds spherical, greens diagonal, blues / purples ellipsoidal, blue for a
+# shared orientation, purple for free ones), darker as more is left free.  Within
+# a group the symbol says which of volume and shape vary (o: both equal, s: volume
+# free, t: shape free, d: both free) and a dashed line marks equal volumes, so two
+# neighbouring shades are never the only difference.
+STRUCTURE_HEX = {
+    "EII": "#f16913", "VII": "#a50f15",
+    "EEI": "#74c476", "VEI": "#41ab5d", "EVI": "#238b45", "VVI": "#00441b",
+    "EEE": "#6baed6", "VEE": "#3182bd", "EVE": "#08519c", "VVE": "#08306b",
+    "EEV": "#9e9ac8", "VEV": "#807dba", "EVV": "#6a51a3", "VVV": "#3f007d",
+    "E": "#f16913", "V": "#a50f15",
+}  # fmt: skip
+_VOLUME_SHAPE_SYMBOL = {"EE": "o", "EI": "o", "VE": "s", "VI": "s", "EV": "t", "VV": "d"}
+
+
+def structure_color(name: str) -> QColor:
+    """The colour of a structure's curve (mclust's name; scikit-learn's aliases too)."""
+    return QColor(STRUCTURE_HEX.get(_mclust_name(name), "#000000"))
+
+
+def structure_symbol(name: str) -> str:
+    """The pyqtgraph symbol of a structure's points: its volume and shape letters."""
+    name = _mclust_name(name)
+    return _VOLUME_SHAPE_SYMBOL.get((name + "I")[:2], "o")
+
+
+def structure_dashed(name: str) -> bool:
+    """Equal-volume structures (E..) draw dashed lines, variable-volume ones solid."""
+    return _mclust_name(name).startswith("E")
+
+
+def _mclust_name(name: str) -> str:
+    try:
+        return structure_of(name).name
+    except ValueError:
+        return name
 
 
 def n_distinct_colors() -> int:
@@ -60,8 +93,3 @@ def label_symbols(n_classes: int) -> list[str]:
 def unfitted_color() -> QColor:
     """The colour of points before any fit."""
     return QColor(UNFITTED_HEX)
-
-
-def covariance_type_color(covariance_type: str) -> QColor:
-    """A fixed colour per covariance type for the model-selection curves."""
-    return QColor(COVARIANCE_TYPE_HEX.get(covariance_type, "#000000"))

@@ -28,13 +28,14 @@ from PySide6.QtWidgets import (
 
 from engine.em.loop import DEFAULT_MAX_ITER, DEFAULT_REG_COVAR, DEFAULT_TOL, FitSettings
 from engine.em.starts import INIT_METHODS
-from engine.model.covariance import COVARIANCE_TYPES
+from gui import structures
 
-_COVARIANCE_TIPS = {
-    "full": "each component has its own unrestricted covariance (rotated ellipses)",
-    "tied": "all components share one covariance (same shape and orientation)",
-    "diag": "each component has its own axis-aligned covariance",
-    "spherical": "each component is a ball with its own radius",
+_INIT_TIPS = {
+    "kmeans": "k-means labels (scikit-learn's default)",
+    "k-means++": "spread-out seeds from k-means++",
+    "random": "random responsibilities",
+    "random-from-data": "K random rows as means",
+    "hierarchical": "mclust's default: model-based agglomerative clustering, cut at K",
 }
 
 
@@ -98,16 +99,16 @@ class FitPanel(QWidget):
         self.n_components.setValue(3)
         self.n_components.setToolTip("K, the number of Gaussian components")
         self.covariance_type = QComboBox()
-        for i, name in enumerate(COVARIANCE_TYPES):
-            self.covariance_type.addItem(name)
-            self.covariance_type.setItemData(i, _COVARIANCE_TIPS[name], Qt.ItemDataRole.ToolTipRole)
-        self.covariance_type.setToolTip("Covariance model: " + "; ".join(
-            f"{k}: {v}" for k, v in _COVARIANCE_TIPS.items()))
+        # The closed box cuts the label short: its tooltip gives the whole of it.
+        self.covariance_type.currentIndexChanged.connect(self._tip_structure)
+        self._n_features = 2
+        self._fill_structures(structures.applicable(2), "VVV")
         self.init = QComboBox()
-        self.init.addItems(list(INIT_METHODS))
-        self.init.setToolTip("How EM starts: kmeans (k-means labels), k-means++ (spread-out "
-                             "seeds), random (random responsibilities), random-from-data "
-                             "(K random rows as means)")
+        for i, name in enumerate(INIT_METHODS):
+            self.init.addItem(name)
+            self.init.setItemData(i, _INIT_TIPS.get(name, name), Qt.ItemDataRole.ToolTipRole)
+        self.init.setToolTip("How EM starts: " + "; ".join(
+            f"{name}: {_INIT_TIPS.get(name, name)}" for name in INIT_METHODS))
         self.tol = LogSpinBox(DEFAULT_TOL, 0.0, 1.0,
                               "Relative tolerance: EM stops when the mean log-likelihood changes "
                               "by less than tol x (1 + |mean log-likelihood|) between two "
@@ -187,7 +188,7 @@ class FitPanel(QWidget):
         seed = self.seed.value()
         return FitSettings(
             n_components=self.n_components.value(),
-            covariance_type=self.covariance_type.currentText(),
+            covariance_type=self.structure(),
             init=self.init.currentText(),
             tol=float(self.tol.value()),
             max_iter=self.max_iter.value(),
@@ -198,7 +199,7 @@ class FitPanel(QWidget):
 
     def set_settings(self, settings: FitSettings) -> None:
         self.n_components.setValue(settings.n_components)
-        self.covariance_type.setCurrentText(settings.covariance_type)
+        self.set_structure(settings.covariance_type)
         self.init.setCurrentText(settings.init)
         self.tol.setValue(settings.tol)
         self.max_iter.setValue(settings.max_iter)
@@ -209,7 +210,54 @@ class FitPanel(QWidget):
     def set_model_choice(self, n_components: int, covariance_type: str) -> None:
         """Fit (F5) or Step (F10) will now fit this K and covariance type."""
         self.n_components.setValue(n_components)
-        self.covariance_type.setCurrentText(covariance_type)
+        self.set_structure(covariance_type)
+
+    def structure(self) -> str:
+        """mclust's name of the chosen structure (the engine takes it as it is)."""
+        return self.covariance_type.currentData()
+
+    def structures(self) -> tuple:
+        """The structures offered, in mclust's order."""
+        combo = self.covariance_type
+        return tuple(combo.itemData(i) for i in range(combo.count()))
+
+    def set_structure(self, name: str) -> None:
+        """Choose ``name`` (mclust's or scikit-learn's); with one feature its E / V."""
+        index = self.covariance_type.findData(structures.nearest(name, self._n_features))
+        if index >= 0:
+            self.covariance_type.setCurrentIndex(index)
+
+    def set_n_features(self, n_features: int) -> None:
+        """Offer the structures that apply to data with ``n_features`` features
+        (E and V for one), keeping the choice where it still applies."""
+        current = self.structure() or "VVV"
+        self._n_features = n_features
+        self._fill_structures(structures.applicable(n_features),
+                              structures.nearest(current, n_features))
+
+    def _tip_structure(self) -> None:
+        name = self.structure()
+        self.covariance_type.setToolTip(
+            (structures.label(name) + "\n\n" if name else "")
+            + "Covariance structure, mclust's three letters: volume, shape and orientation "
+            "each Equal across components, Variable, or the Identity (scikit-learn's "
+            "name in brackets)")
+
+    def _fill_structures(self, names, current: str) -> None:
+        combo = self.covariance_type
+        combo.blockSignals(True)
+        combo.clear()
+        for i, name in enumerate(names):
+            combo.addItem(structures.label(name), name)
+            combo.setItemData(i, structures.description(name), Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentIndex(max(combo.findData(current), 0))
+        combo.blockSignals(False)
+        self._tip_structure()
+        # The labels are long: the closed box stays as narrow as the panel's other
+        # fields (eliding the description) while the open list shows them whole.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(12)
+        combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
 
     def actions(self) -> tuple[QAction, QAction, QAction, QAction]:
         """Fit, Pause/Resume, Step, Stop: for the window's menu and toolbar."""

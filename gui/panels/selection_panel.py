@@ -1,4 +1,5 @@
-"""The model-selection panel (a grid of K x covariance types) and the k-means comparison box."""
+"""The model-selection panel (a grid of K x covariance structures, the criterion and
+its sign), the k-means comparison box and the current model's numbers."""
 
 from __future__ import annotations
 
@@ -19,10 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.model.covariance import COVARIANCE_TYPES
 from engine.selection.candidate import CRITERIA
+from gui.panels.structure_picker import StructurePicker
+from gui.structures import display_name
 
 SIGN_NOTE = "Lower is better (scikit-learn's sign; mclust shows the opposite)."
+MCLUST_SIGN_NOTE = "Higher is better (mclust's sign: 2 log L - p log n)."
+MCLUST_SIGN_TEXT = "BIC with mclust's sign (higher is better)"
+
+
+def sign_note(mclust_sign: bool) -> str:
+    return MCLUST_SIGN_NOTE if mclust_sign else SIGN_NOTE
 _CRITERION_TIPS = {
     "bic": "BIC = -2 log L + p log n: the usual choice for the number of components",
     "aic": "AIC = -2 log L + 2 p: penalises parameters less, tends to pick more components",
@@ -41,6 +49,7 @@ class SelectionPanel(QWidget):
     sweepRequested = Signal(object)  # SweepRequest
     cancelRequested = Signal()
     criterionChanged = Signal(str)
+    mclustSignChanged = Signal(bool)  # True: criteria shown with mclust's sign
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -61,15 +70,9 @@ class SelectionPanel(QWidget):
         k_row.addWidget(self.k_to)
         form.addRow("K from", k_row)
 
-        types_row = QHBoxLayout()
-        self.type_checks = {}
-        for name in COVARIANCE_TYPES:
-            check = QCheckBox(name)
-            check.setChecked(True)
-            check.setToolTip(f"Include the '{name}' covariance model in the grid")
-            self.type_checks[name] = check
-            types_row.addWidget(check)
-        form.addRow("Covariance", types_row)
+        self.structures = StructurePicker()
+        form.addRow(QLabel("Covariance structures"))
+        form.addRow(self.structures)
 
         self.criterion = QComboBox()
         for i, name in enumerate(CRITERIA):
@@ -77,14 +80,20 @@ class SelectionPanel(QWidget):
             self.criterion.setItemData(i, _CRITERION_TIPS[name], Qt.ItemDataRole.ToolTipRole)
         self.criterion.setToolTip("Criterion that picks the best candidate. " + SIGN_NOTE)
         form.addRow("Criterion", self.criterion)
-        note = QLabel(SIGN_NOTE)
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #555;")
-        form.addRow(note)
+        self.mclust_sign = QCheckBox(MCLUST_SIGN_TEXT)
+        self.mclust_sign.setToolTip(
+            "For users of R's mclust: show BIC, ICL and AIC as mclust does, "
+            "2 log L - penalty, so the best model has the highest value. The choice "
+            "of the best model does not change.")
+        form.addRow(self.mclust_sign)
+        self.sign_note = QLabel(SIGN_NOTE)
+        self.sign_note.setWordWrap(True)
+        self.sign_note.setStyleSheet("color: #555;")
+        form.addRow(self.sign_note)
 
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run sweep")
-        self.run_button.setToolTip("Fit every (K, covariance) candidate in the background, each "
+        self.run_button.setToolTip("Fit every (K, structure) candidate in the background, each "
                                    "from several starts, with the EM settings of the Fit tab")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop after the candidate being fitted")
@@ -103,6 +112,7 @@ class SelectionPanel(QWidget):
 
         self.run_button.clicked.connect(self._request)
         self.cancel_button.clicked.connect(self.cancelRequested.emit)
+        self.mclust_sign.toggled.connect(self._sign_toggled)
         self.criterion.currentIndexChanged.connect(
             lambda _: self.criterionChanged.emit(self.criterion_name()))
         self.set_running(False)
@@ -110,22 +120,38 @@ class SelectionPanel(QWidget):
     def criterion_name(self) -> str:
         return self.criterion.currentData()
 
+    def mclust_sign_enabled(self) -> bool:
+        return self.mclust_sign.isChecked()
+
+    def set_mclust_sign(self, enabled: bool) -> None:
+        self.mclust_sign.setChecked(enabled)
+
+    def set_n_features(self, n_features: int) -> None:
+        """Offer the structures for this data, all ticked (what mclust sweeps)."""
+        self.structures.set_n_features(n_features)
+
+    def _sign_toggled(self, enabled: bool) -> None:
+        self.sign_note.setText(sign_note(enabled))
+        self.criterion.setToolTip("Criterion that picks the best candidate. "
+                                  + sign_note(enabled))
+        self.mclustSignChanged.emit(enabled)
+
     def request(self) -> SweepRequest:
         lo, hi = sorted((self.k_from.value(), self.k_to.value()))
-        types = tuple(name for name, check in self.type_checks.items() if check.isChecked())
+        types = self.structures.selected()
         return SweepRequest(tuple(range(lo, hi + 1)), types, self.criterion_name())
 
     def _request(self) -> None:
         request = self.request()
         if not request.covariance_types:
-            self.result.setText("Tick at least one covariance type.")
+            self.result.setText("Tick at least one covariance structure.")
             return
         self.sweepRequested.emit(request)
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        for widget in (self.k_from, self.k_to, *self.type_checks.values()):
+        for widget in (self.k_from, self.k_to, self.structures):
             widget.setEnabled(not running)
         if running:
             self.progress.setValue(0)
@@ -199,14 +225,22 @@ class ModelSummary(QGroupBox):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text.setToolTip("BIC, AIC and ICL: " + SIGN_NOTE)
         layout.addWidget(self.text)
+        self._model, self._sign = None, 1.0
+
+    def set_mclust_sign(self, enabled: bool) -> None:
+        """Show BIC, AIC and ICL with mclust's sign (higher is better)."""
+        self._sign = -1.0 if enabled else 1.0
+        self.text.setToolTip("BIC, AIC and ICL: " + sign_note(enabled))
+        self.show_model(self._model)
 
     def show_model(self, model, feature_names=()) -> None:
         """``model``: an engine Candidate (a fit's final state or a sweep's candidate)."""
+        self._model = model
         if model is None or model.mixture is None:
             self.text.setText("No model yet: press Fit (F5) or run a model selection.")
             return
         state = "converged" if model.converged else "not converged"
-        mixture = model.mixture
+        mixture, sign = model.mixture, self._sign
         rows = "".join(
             f"<tr><td>{k + 1}</td><td align='right'>{w:.3f}</td>"
             f"<td>{', '.join(f'{v:.3g}' for v in mean[:4])}{' …' if len(mean) > 4 else ''}"
@@ -214,10 +248,11 @@ class ModelSummary(QGroupBox):
             for k, (w, mean) in enumerate(zip(mixture.weights, mixture.means, strict=True))
         )
         self.text.setText(
-            f"K = {model.n_components}, {model.covariance_type}: {state} after "
+            f"K = {model.n_components}, {display_name(model.covariance_type)}: {state} after "
             f"{model.n_iter} iterations<br>"
             f"log L {model.log_likelihood:.6g}, {model.n_parameters} parameters<br>"
-            f"BIC {model.bic:.6g} · AIC {model.aic:.6g} · ICL {model.icl:.6g}"
+            f"BIC {sign * model.bic:.6g} · AIC {sign * model.aic:.6g} · "
+            f"ICL {sign * model.icl:.6g}"
             "<table cellspacing='4'><tr><th>k</th><th>weight</th><th>mean</th></tr>"
             f"{rows}</table>"
         )

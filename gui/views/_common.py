@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters on pg.exporters)
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QGraphicsItem
 
 from gui.views._svg import export_svg, uncached
@@ -115,7 +115,8 @@ class SideLegend:
     def names(self) -> list[str]:
         return [label.text for _, label in self.legend.items]
 
-    def add_marker(self, name: str, symbol: str, brush, pen=None, size: int = 10, line=None):
+    def add_marker(self, name: str, symbol: str, brush, pen=None, size: int = 10, line=None,
+                   dashed: bool = False):
         sample = pg.PlotDataItem(
             [0],
             [0],
@@ -123,7 +124,8 @@ class SideLegend:
             symbolBrush=brush,
             symbolPen=pen if pen is not None else pg.mkPen("k", width=0.5),
             symbolSize=size,
-            pen=pg.mkPen(line, width=2) if line is not None else None,
+            pen=(pg.mkPen(line, width=2, style=Qt.PenStyle.DashLine if dashed
+                          else Qt.PenStyle.SolidLine) if line is not None else None),
         )
         self.add(sample, name)
 

@@ -1,8 +1,13 @@
-"""The model-selection view: a criterion against K, one curve per covariance type,
-filling in as the sweep finishes candidates, with the candidates' table below.
+"""The model-selection view: a criterion against K, one curve per covariance
+structure, filling in as the sweep finishes candidates, with the candidates' table
+beside it.
 
-A candidate the engine marks ineligible (spurious, singular, failed) is drawn hollow
-and grey with its reason in the tooltip, and never carries the best-model star.
+Fourteen curves stay readable because each has a colour of its group's hue, a
+symbol and a line style (``gui.palette``), and each group (spherical, diagonal,
+ellipsoidal) can be hidden.  A candidate the engine marks ineligible (spurious,
+singular, failed) is drawn hollow and grey with its reason in the tooltip, and
+never carries the best-model star.  The criteria show scikit-learn's sign (lower
+is better) unless ``set_mclust_sign(True)`` flips them to mclust's.
 """
 
 from __future__ import annotations
@@ -11,51 +16,48 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.palette import COVARIANCE_TYPE_HEX, FAILED_HEX, covariance_type_color
+from gui import structures
+from gui.palette import (
+    FAILED_HEX,
+    structure_color,
+    structure_dashed,
+    structure_symbol,
+)
 from gui.views._common import SideLegend, export_scene, style_plot
+from gui.views._selection_table import CandidateTable, eligible, number
 
 CRITERIA = (("bic", "BIC"), ("aic", "AIC"), ("icl", "ICL"))
-COLUMNS = ("K", "covariance", "log L", "params", "BIC", "AIC", "ICL", "status")
-KEY_ROLE = Qt.ItemDataRole.UserRole
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def _eligible(candidate) -> bool:
-    eligible = getattr(candidate, "eligible", None)
-    return bool(eligible) if eligible is not None else candidate.status == "ok"
-
-
-def _number(value) -> float:
+def _order(name: str) -> int:
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+        return structures.ALL_NAMES.index(structures.canonical(name))
+    except ValueError:
+        return len(structures.ALL_NAMES)
 
 
-class _SortableItem(QTableWidgetItem):
-    """A table cell that sorts by a number when it has one, NaN last."""
+def _mclust_name(name: str) -> str:
+    try:
+        return structures.canonical(name)
+    except ValueError:
+        return name
 
-    def __lt__(self, other):
-        a, b = self.data(SORT_ROLE), other.data(SORT_ROLE)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            if math.isnan(a) or math.isnan(b):
-                return not math.isnan(a) and math.isnan(b)
-            return a < b
-        return super().__lt__(other)
+
+def _group(name: str) -> str:
+    try:
+        return structures.group_of(name)
+    except ValueError:
+        return "ellipsoidal"
 
 
 class SelectionView(QWidget):
@@ -69,18 +71,28 @@ class SelectionView(QWidget):
         self._best: tuple[int, str] | None = None
         self._shown: tuple[int, str] | None = None
         self._legend_key = None
+        self._sign = 1.0
 
         self.criterion_combo = QComboBox()
         for _, text in CRITERIA:
             self.criterion_combo.addItem(text)
-        self.criterion_combo.setToolTip("The criterion plotted (lower is better, "
-                                        "scikit-learn's sign); the star marks the best by "
+        self.criterion_combo.setToolTip("The criterion plotted; the star marks the best by "
                                         "the criterion chosen in the Model selection tab")
         self.criterion_combo.currentIndexChanged.connect(lambda _: self._redraw())
         toolbar = QHBoxLayout()
         toolbar.setContentsMargins(4, 2, 4, 2)
         toolbar.addWidget(QLabel("criterion"))
         toolbar.addWidget(self.criterion_combo)
+        toolbar.addSpacing(12)
+        self.group_toggles: dict[str, QCheckBox] = {}
+        for group, names in structures.GROUPS:
+            toggle = QCheckBox(group)
+            toggle.setChecked(True)
+            toggle.setToolTip(f"Show the curves of the {group} structures "
+                              f"({', '.join(names)})")
+            toggle.toggled.connect(lambda _: self._redraw())
+            self.group_toggles[group] = toggle
+            toolbar.addWidget(toggle)
         toolbar.addStretch(1)
 
         self.canvas = pg.GraphicsLayoutWidget()
@@ -90,21 +102,14 @@ class SelectionView(QWidget):
         self.plot.setLabel("bottom", "number of components K")
         self.legend = SideLegend(self.canvas, row=0, col=1)
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self.points = pg.ScatterPlotItem(size=10, hoverable=True, tip=self._tip)
-        self.failed = pg.ScatterPlotItem(
-            size=10,
-            symbol="o",
-            brush=None,
-            pen=pg.mkPen(FAILED_HEX, width=1.5),
-            hoverable=True,
-            tip=self._tip,
-        )
-        self.best_marker = pg.ScatterPlotItem(
-            size=26, symbol="star", brush="#ffd700", pen=pg.mkPen("k", width=1)
-        )
-        self.shown_marker = pg.ScatterPlotItem(
-            size=34, symbol="o", brush=None, pen=pg.mkPen("k", width=2)
-        )
+        self.points = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._tip)
+        self.failed = pg.ScatterPlotItem(size=9, symbol="o", brush=None,
+                                         pen=pg.mkPen(FAILED_HEX, width=1.5),
+                                         hoverable=True, tip=self._tip)
+        self.best_marker = pg.ScatterPlotItem(size=26, symbol="star", brush="#ffd700",
+                                              pen=pg.mkPen("k", width=1))
+        self.shown_marker = pg.ScatterPlotItem(size=34, symbol="o", brush=None,
+                                               pen=pg.mkPen("k", width=2))
         for item, z in ((self.points, 5), (self.failed, 5), (self.best_marker, 10),
                         (self.shown_marker, 11)):
             item.setZValue(z)
@@ -112,20 +117,8 @@ class SelectionView(QWidget):
         self.points.sigClicked.connect(self._on_points_clicked)
         self.failed.sigClicked.connect(self._on_points_clicked)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setToolTip("Every candidate of the sweep; click a row to show that model")
-        self.table.cellClicked.connect(self._on_row_clicked)
+        self.table = CandidateTable()
+        self.table.rowClicked.connect(self.candidateClicked.emit)
 
         # Side by side: the bottom pane is wide and short, and a table under the curves
         # would show two rows.
@@ -139,7 +132,7 @@ class SelectionView(QWidget):
         splitter.addWidget(self.table)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([450, 550])  # in proportion, whatever the width it gets
+        splitter.setSizes([550, 450])  # in proportion, whatever the width it gets
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -158,33 +151,29 @@ class SelectionView(QWidget):
     def add_candidate(self, candidate) -> None:
         key = (int(candidate.n_components), str(candidate.covariance_type))
         self._candidates[key] = candidate
-        self._put_row(key, candidate)
+        self.table.put(candidate)
         self._redraw()
 
     def set_best(self, n_components, covariance_type) -> None:
         """Mark the chosen model (None clears the mark)."""
         self._best = None if n_components is None else (int(n_components), str(covariance_type))
         self._redraw()
-        self._mark_best_row()
+        self.table.mark_best(self._best)
 
     def set_shown(self, n_components, covariance_type) -> None:
         """Ring the candidate the other views show, and select its row (None: neither)."""
         self._shown = None if n_components is None else (int(n_components),
                                                          str(covariance_type))
         self._redraw()
-        row = self._row_of(self._shown) if self._shown else None
-        if row is None:
-            self.table.clearSelection()
-        else:
-            self.table.selectRow(row)
-            self.table.scrollToItem(self.table.item(row, 0))
+        self.table.select_key(self._shown)
 
     def shown_position(self) -> tuple[float, float] | None:
         """Where the ring of the shown candidate is drawn (K, criterion value), or None."""
-        if not self.shown_marker.isVisible() or len(self.shown_marker.data) == 0:
-            return None
-        x, y = self.shown_marker.getData()
-        return float(x[0]), float(y[0])
+        return _position(self.shown_marker)
+
+    def best_position(self) -> tuple[float, float] | None:
+        """Where the star is drawn (K, criterion value as displayed), or None."""
+        return _position(self.best_marker)
 
     def criterion(self) -> str:
         return CRITERIA[max(self.criterion_combo.currentIndex(), 0)][0]
@@ -193,90 +182,107 @@ class SelectionView(QWidget):
         keys = [key for key, _ in CRITERIA]
         self.criterion_combo.setCurrentIndex(keys.index(name.lower()))
 
-    def best_position(self) -> tuple[float, float] | None:
-        """Where the star is drawn (K, criterion value), or None."""
-        if not self.best_marker.isVisible() or len(self.best_marker.data) == 0:
-            return None
-        x, y = self.best_marker.getData()
-        return float(x[0]), float(y[0])
+    def set_mclust_sign(self, enabled: bool) -> None:
+        """Show every criterion as mclust does (2 log L - penalty, higher is better)."""
+        sign = -1.0 if enabled else 1.0
+        if sign == self._sign:
+            return
+        self._sign = sign
+        self.table.set_sign(sign, list(self._candidates.values()))
+        self._redraw()
+
+    def mclust_sign(self) -> bool:
+        return self._sign < 0
+
+    def set_group_visible(self, group: str, visible: bool) -> None:
+        """Show or hide the curves of 'spherical', 'diagonal' or 'ellipsoidal'."""
+        self.group_toggles[group].setChecked(visible)
+
+    def visible_structures(self) -> list[str]:
+        """The structures whose curves are drawn now, in mclust's order."""
+        return sorted((t for t, c in self._curves.items() if c.isVisible()), key=_order)
+
+    def curve_data(self, covariance_type: str):
+        """(Ks, displayed values) of one structure's curve."""
+        x, y = self._curves[covariance_type].getData()
+        return ([] if x is None else list(x)), ([] if y is None else list(y))
 
     # ------------------------------------------------------------------ drawing
 
     def _value(self, candidate) -> float:
-        return _number(getattr(candidate, self.criterion(), math.nan))
+        return self._sign * number(getattr(candidate, self.criterion(), math.nan))
 
     def _redraw(self) -> None:
         name = CRITERIA[max(self.criterion_combo.currentIndex(), 0)][1]
-        self.plot.setLabel("left", f"{name} (lower is better)")
+        self.plot.setLabel("left", f"{name} (higher is better, mclust's sign)"
+                           if self._sign < 0 else f"{name} (lower is better)")
         by_type: dict[str, list] = {}
         for key in sorted(self._candidates):
             by_type.setdefault(key[1], []).append(self._candidates[key])
         finite = [v for c in self._candidates.values() if math.isfinite(v := self._value(c))]
-        # An ineligible candidate without a score sits just above the worst score.
-        ceiling = (max(finite) + 0.05 * (max(finite) - min(finite) or 1.0)) if finite else 0.0
+        # An ineligible candidate without a score sits just beyond the worst score.
+        spread = (max(finite) - min(finite) or 1.0) if finite else 1.0
+        worst = (max(finite) if self._sign > 0 else min(finite)) if finite else 0.0
+        ceiling = worst + self._sign * 0.05 * spread
 
-        spots, failed_spots = [], []
+        spots, failed_spots, shown_types = [], [], []
         for cov_type, candidates in by_type.items():
-            colour = covariance_type_color(cov_type)
-            eligible = [c for c in candidates if _eligible(c) and math.isfinite(self._value(c))]
+            visible = self.group_toggles[_group(cov_type)].isChecked()
             curve = self._curve(cov_type)
-            curve.setData([c.n_components for c in eligible], [self._value(c) for c in eligible])
+            curve.setVisible(visible)
+            if not visible:
+                continue
+            shown_types.append(cov_type)
+            colour, symbol = structure_color(cov_type), structure_symbol(cov_type)
+            good = [c for c in candidates if eligible(c) and math.isfinite(self._value(c))]
+            curve.setData([c.n_components for c in good], [self._value(c) for c in good])
             for c in candidates:
                 value = self._value(c)
-                spot = {
-                    "pos": (c.n_components, value if math.isfinite(value) else ceiling),
-                    "data": (int(c.n_components), str(c.covariance_type)),
-                }
-                if _eligible(c) and math.isfinite(value):
+                spot = {"pos": (c.n_components, value if math.isfinite(value) else ceiling),
+                        "data": (int(c.n_components), str(c.covariance_type))}
+                if eligible(c) and math.isfinite(value):
                     converged = getattr(c, "converged", True) and c.status == "ok"
                     spot["brush"] = pg.mkBrush(colour) if converged else pg.mkBrush(None)
                     spot["pen"] = pg.mkPen(colour, width=1.5)
+                    spot["symbol"] = symbol
                     spots.append(spot)
                 else:
                     failed_spots.append(spot)
         for cov_type, curve in self._curves.items():
-            curve.setVisible(cov_type in by_type)
+            if cov_type not in by_type:
+                curve.setVisible(False)
         self.points.setData(spots)
         self.failed.setData(failed_spots)
-        self._draw_best()
-        self._draw_shown()
-        self._rebuild_legend(list(by_type), bool(failed_spots))
+        self._draw_marker(self.best_marker, self._best, need_eligible=True)
+        self._draw_marker(self.shown_marker, self._shown, need_eligible=False)
+        self._rebuild_legend(shown_types, bool(failed_spots))
         ks = [k for k, _ in self._candidates]
         if ks:
             self.plot.getAxis("bottom").setTicks([[(k, str(k)) for k in sorted(set(ks))]])
 
     def _curve(self, cov_type: str) -> pg.PlotDataItem:
         if cov_type not in self._curves:
-            curve = pg.PlotDataItem(pen=pg.mkPen(covariance_type_color(cov_type), width=2))
+            style = Qt.PenStyle.DashLine if structure_dashed(cov_type) else Qt.PenStyle.SolidLine
+            curve = pg.PlotDataItem(pen=pg.mkPen(structure_color(cov_type), width=2,
+                                                 style=style))
             self.plot.addItem(curve)
             self._curves[cov_type] = curve
         return self._curves[cov_type]
 
-    def _draw_best(self) -> None:
-        candidate = self._candidates.get(self._best) if self._best else None
-        if (
-            candidate is None
-            or not _eligible(candidate)
-            or not math.isfinite(self._value(candidate))
-        ):
-            self.best_marker.setData([], [])
-            self.best_marker.setVisible(False)
-            return
-        self.best_marker.setData([candidate.n_components], [self._value(candidate)])
-        self.best_marker.setVisible(True)
-
-    def _draw_shown(self) -> None:
-        candidate = self._candidates.get(self._shown) if self._shown else None
+    def _draw_marker(self, marker: pg.ScatterPlotItem, key, need_eligible: bool) -> None:
+        """The star on the best candidate or the ring on the shown one, if it has a
+        value to sit at (shown even when its group's curves are hidden)."""
+        candidate = self._candidates.get(key) if key else None
         value = self._value(candidate) if candidate is not None else math.nan
-        self.shown_marker.setVisible(math.isfinite(value))
-        if math.isfinite(value):
-            self.shown_marker.setData([candidate.n_components], [value])
+        visible = math.isfinite(value) and (eligible(candidate) or not need_eligible)
+        marker.setVisible(visible)
+        if visible:
+            marker.setData([candidate.n_components], [value])
         else:
-            self.shown_marker.setData([], [])
+            marker.setData([], [])
 
     def _rebuild_legend(self, cov_types: list[str], any_failed: bool) -> None:
-        order = list(COVARIANCE_TYPE_HEX)
-        cov_types = sorted(cov_types, key=lambda t: (order.index(t) if t in order else 99, t))
+        cov_types = sorted(cov_types, key=lambda t: (_order(t), t))
         key = (tuple(cov_types), any_failed, self.best_marker.isVisible(),
                self.shown_marker.isVisible())
         if key == self._legend_key:
@@ -284,8 +290,12 @@ class SelectionView(QWidget):
         self._legend_key = key
         self.legend.clear()
         for t in cov_types:
-            colour = covariance_type_color(t)
-            self.legend.add_marker(t, "o", colour, pg.mkPen(colour), line=colour)
+            colour = structure_color(t)
+            # mclust's name alone: fourteen entries with aliases would take the
+            # plot's width (the table and the tooltips give the alias).
+            self.legend.add_marker(_mclust_name(t), structure_symbol(t), colour,
+                                   pg.mkPen(colour), line=colour,
+                                   dashed=structure_dashed(t))
         if any_failed:
             self.legend.add_marker("not eligible", "o", None, pg.mkPen(FAILED_HEX, width=1.5))
         if self.best_marker.isVisible():
@@ -297,68 +307,14 @@ class SelectionView(QWidget):
         candidate = self._candidates.get(tuple(data)) if data is not None else None
         if candidate is None:
             return ""
-        text = f"K = {candidate.n_components}, {candidate.covariance_type}: {candidate.status}"
+        name = structures.display_name(candidate.covariance_type)
+        text = f"K = {candidate.n_components}, {name}: {candidate.status}"
         if getattr(candidate, "reason", ""):
             text += f"\n{candidate.reason}"
         value = self._value(candidate)
         if math.isfinite(value):
             text += f"\n{self.criterion().upper()} = {value:.6g}"
         return text
-
-    # ------------------------------------------------------------------ table
-
-    def _put_row(self, key, candidate) -> None:
-        self.table.setSortingEnabled(False)
-        row = self._row_of(key)
-        if row is None:
-            row = self.table.rowCount()
-            self.table.insertRow(row)
-        values = (
-            candidate.n_components,
-            candidate.covariance_type,
-            _number(getattr(candidate, "log_likelihood", math.nan)),
-            _number(getattr(candidate, "n_parameters", math.nan)),
-            _number(candidate.bic),
-            _number(candidate.aic),
-            _number(candidate.icl),
-            candidate.status,
-        )
-        tooltip = getattr(candidate, "reason", "") or candidate.status
-        for col, value in enumerate(values):
-            if isinstance(value, float):
-                text = (
-                    "—" if math.isnan(value) else (f"{value:.0f}" if col == 3 else f"{value:.1f}")
-                )
-            else:
-                text = str(value)
-            item = _SortableItem(text)
-            item.setData(SORT_ROLE, value if isinstance(value, (int, float)) else str(value))
-            item.setData(KEY_ROLE, list(key))
-            item.setToolTip(tooltip)
-            if col != 1 and col != 7:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if not _eligible(candidate):
-                item.setForeground(pg.mkColor(FAILED_HEX))
-            self.table.setItem(row, col, item)
-        self.table.setSortingEnabled(True)
-        self._mark_best_row()
-
-    def _row_of(self, key) -> int | None:
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, 0)
-            if item is not None and tuple(item.data(KEY_ROLE)) == key:
-                return row
-        return None
-
-    def _mark_best_row(self) -> None:
-        for row in range(self.table.rowCount()):
-            items = [self.table.item(row, c) for c in range(self.table.columnCount())]
-            best = items[0] is not None and tuple(items[0].data(KEY_ROLE)) == self._best
-            for item in items:
-                if item is not None:
-                    font = QFont(item.font())
-                    font.setBold(best)
-                    item.setFont(font)
 
     # ------------------------------------------------------------------ clicks
 
@@ -367,15 +323,16 @@ class SelectionView(QWidget):
             n_components, cov_type = points[0].data()
             self.candidateClicked.emit(int(n_components), str(cov_type))
 
-    def _on_row_clicked(self, row: int, _column: int) -> None:
-        item = self.table.item(row, 0)
-        if item is not None:
-            n_components, cov_type = item.data(KEY_ROLE)
-            self.candidateClicked.emit(int(n_components), str(cov_type))
-
     def export_image(self, path: str) -> None:
         """PNG (or another raster format Qt knows) or SVG, chosen by the file's suffix."""
         export_scene(self.canvas, path)
+
+
+def _position(marker: pg.ScatterPlotItem) -> tuple[float, float] | None:
+    if not marker.isVisible() or len(marker.data) == 0:
+        return None
+    x, y = marker.getData()
+    return float(x[0]), float(y[0])
 
 
 __all__ = ["SelectionView"]

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         fit.failed.connect(self.fitFailed)
         sweep.runningChanged.connect(self._sweep_running)
         sweep.finished.connect(self.sweepFinished)
+        self.selection_panel.mclustSignChanged.connect(self.model_summary.set_mclust_sign)
         self.playback_bar.seek.connect(frames.seek)
         self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.space.activated.connect(self.toggle_pause_or_play)
@@ -200,6 +201,10 @@ class MainWindow(QMainWindow):
         self.convergence.reset()
         self.selection_view.reset()
         self.selection_panel.clear_result()
+        # The structures that apply depend on the number of features (E / V for one).
+        n_features = payload.X.shape[1]
+        self.fit_panel.set_n_features(n_features)
+        self.selection_panel.set_n_features(n_features)
         self.selection_panel.set_available(True)
         self.fit_panel.set_available(True)
         self.compare_panel.set_scores(None)

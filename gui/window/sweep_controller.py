@@ -8,6 +8,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, Signal
 
 from engine.selection.sweep import SWEEP_N_INIT, best_candidate
+from gui.structures import display_name
 from gui.window.fit_controller import FitController
 from gui.window.frames import FrameDrawer
 from gui.window.scores import ModelScores
@@ -31,9 +32,11 @@ class SweepController(QObject):
         self.view, self.convergence = selection_view, convergence
         self.drawer, self.scores = drawer, scores
         self._job = None
+        self._sign = 1.0  # -1: criteria shown with mclust's sign
         selection_panel.sweepRequested.connect(self.run)
         selection_panel.cancelRequested.connect(self.cancel)
         selection_panel.criterionChanged.connect(self._criterion_changed)
+        selection_panel.mclustSignChanged.connect(self.set_mclust_sign)
         selection_view.candidateClicked.connect(self.show_candidate)
 
     @property
@@ -60,7 +63,7 @@ class SweepController(QObject):
         self.panel.set_running(True)
         self.runningChanged.emit(True)
         self.status.emit(f"Model selection: {len(request.n_components)} values of K x "
-                         f"{len(request.covariance_types)} covariance types…")
+                         f"{len(request.covariance_types)} covariance structures…")
         return True
 
     def cancel(self) -> None:
@@ -96,13 +99,8 @@ class SweepController(QObject):
         session.candidates = list(selection.candidates)
         best = selection.best
         done = "cancelled" if selection.cancelled else "done"
-        if best is None:
-            self.panel.show_result(f"Sweep {done}: no eligible candidate.")
-        else:
-            self.panel.show_result(
-                f"Sweep {done}: best K = {best.n_components}, {best.covariance_type} "
-                f"({selection.criterion.upper()} {best.score(selection.criterion):.6g}). "
-                "Click a point to show that model.")
+        self.panel.show_result(self._result_text(selection))
+        if best is not None:
             self.show_candidate(best.n_components, best.covariance_type)
         self.status.emit(f"Model selection {done}: {len(selection.candidates)} candidates")
         self.finished.emit(selection)
@@ -117,6 +115,26 @@ class SweepController(QObject):
         self.panel.set_running(False)
         if was_running:
             self.runningChanged.emit(False)
+
+    def _result_text(self, selection) -> str:
+        done = "cancelled" if selection.cancelled else "done"
+        best = selection.best
+        if best is None:
+            return f"Sweep {done}: no eligible candidate."
+        criterion = selection.criterion
+        return (f"Sweep {done}: best K = {best.n_components}, "
+                f"{display_name(best.covariance_type)} ({criterion.upper()} "
+                f"{self._sign * best.score(criterion):.6g}"
+                f"{', mclust sign' if self._sign < 0 else ''}). "
+                "Click a point or a row to show that model.")
+
+    def set_mclust_sign(self, enabled: bool) -> None:
+        """Criteria as mclust shows them (higher is better) in the curves, the table,
+        the verdict and the messages; the best model stays the same."""
+        self._sign = -1.0 if enabled else 1.0
+        self.view.set_mclust_sign(enabled)
+        if self.session.selection is not None:
+            self.panel.show_result(self._result_text(self.session.selection))
 
     def _criterion_changed(self, criterion: str) -> None:
         self.view.set_criterion(criterion)
@@ -140,13 +158,16 @@ class SweepController(QObject):
         self.drawer.draw_mixture(candidate.mixture, None, None)
         self.drawer.compute_labels(candidate.mixture, None)
         state = "converged" if candidate.converged else "not converged"
-        lines = [f"Candidate K = {candidate.n_components}, {candidate.covariance_type}: "
+        sign = self._sign
+        lines = [f"Candidate K = {candidate.n_components}, "
+                 f"{display_name(candidate.covariance_type)}: "
                  f"{candidate.status} ({state} after {candidate.n_iter} iterations); "
-                 f"BIC {candidate.bic:.6g}, AIC {candidate.aic:.6g}, ICL {candidate.icl:.6g}"]
+                 f"BIC {sign * candidate.bic:.6g}, AIC {sign * candidate.aic:.6g}, "
+                 f"ICL {sign * candidate.icl:.6g}"]
         if candidate.reason:
             lines.append(candidate.reason)
         lines.append("A sweep keeps no iterations: Fit (F5) or Step (F10) runs EM again "
-                     "for this K and covariance, to watch it converge.")
+                     "for this K and structure, to watch it converge.")
         self.convergence.show_messages(lines)
         self.status.emit(lines[0])
         self.scores.evaluate()

@@ -22,6 +22,7 @@ from view_helpers import (
 from engine.geometry.ellipsoids import unit_sphere_mesh
 from engine.selection.candidate import Candidate
 from gui.palette import component_colors
+from gui.structures import short_label
 from gui.views.convergence import ConvergenceView
 from gui.views.plot3d import Plot3DView
 from gui.views.selection import SelectionView
@@ -145,13 +146,15 @@ def test_selection_view_draws_candidates_marks_best_and_emits_clicks(qtbot):
         qtbot.mouseClick(view.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert signal.args == [5, "diag"]
 
-    view.table.sortItems(4)  # by BIC, ascending; the spurious NaN goes last
-    assert view.table.item(0, 0).text() == "3" and view.table.item(0, 1).text() == "full"
-    assert view.table.item(18, 7).text() == "spurious"
+    view.table.sortItems(2)  # by BIC, ascending; the spurious NaN goes last
+    assert view.table.item(0, 0).text() == "3" and view.table.item(0, 1).text() == "VVV (full)"
+    assert view.table.item(18, 5).text() == "spurious"
     rect = view.table.visualItemRect(view.table.item(1, 2))
     with qtbot.waitSignal(view.candidateClicked) as signal:
         qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert signal.args == [int(view.table.item(1, 0).text()), view.table.item(1, 1).text()]
+    k, name = signal.args  # the candidate's own name; the table shows mclust's with the alias
+    assert (k, short_label(name)) == (int(view.table.item(1, 0).text()),
+                                      view.table.item(1, 1).text())
 
     view.criterion_combo.setCurrentIndex(2)  # ICL
     assert view.plot.getAxis("left").labelText == "ICL (lower is better)"

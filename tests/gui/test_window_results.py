@@ -83,20 +83,19 @@ def test_model_selection_sweep_and_candidate_click(qtbot, window):
     window.controls.setCurrentWidget(panel)
     panel.k_from.setValue(1)
     panel.k_to.setValue(4)
-    for name, check in panel.type_checks.items():
-        check.setChecked(name in ("full", "spherical"))
+    panel.structures.set_selected(("full", "spherical"))  # scikit-learn's names: VVV, VII
     with qtbot.waitSignal(window.sweepFinished, timeout=120_000) as blocker:
         click(qtbot, panel.run_button)
     selection = blocker.args[0]
     assert len(selection.candidates) == 8 and panel.progress.value() == 8
     eligible = [c for c in selection.candidates if c.eligible]
     assert selection.best is min(eligible, key=lambda c: c.bic)
-    full = [c for c in eligible if c.covariance_type == "full"]
+    full = [c for c in eligible if c.covariance_type == "VVV"]
     assert min(full, key=lambda c: c.bic).n_components == 3  # the lab's three components
     assert window.selection_view.best_position() is not None
     assert window.model is selection.best  # the best is shown and exportable
-    window.selection_view.candidateClicked.emit(2, "spherical")
-    assert window.model.n_components == 2 and window.model.covariance_type == "spherical"
+    window.selection_view.candidateClicked.emit(2, "VII")
+    assert window.model.n_components == 2 and window.model.covariance_type == "VII"
     qtbot.waitUntil(lambda: window.plot2d.n_ellipses() == 2, timeout=5000)
     np.testing.assert_allclose(window.plot2d.drawn_centres(), window.model.mixture.means,
                                atol=1e-9)
@@ -105,12 +104,13 @@ def test_model_selection_sweep_and_candidate_click(qtbot, window):
     # Step would now replay EM for it.
     view = window.selection_view
     spherical_2 = next(c for c in selection.candidates
-                       if (c.n_components, c.covariance_type) == (2, "spherical"))
+                       if (c.n_components, c.covariance_type) == (2, "VII"))
     assert view.shown_position() == pytest.approx((2, spherical_2.bic))
     row = view.table.selectionModel().selectedRows()[0].row()
-    assert (view.table.item(row, 0).text(), view.table.item(row, 1).text()) == ("2", "spherical")
+    assert ((view.table.item(row, 0).text(), view.table.item(row, 1).text())
+            == ("2", "VII (spherical)"))
     settings = window.fit_panel.settings()
-    assert (settings.n_components, settings.covariance_type) == (2, "spherical")
+    assert (settings.n_components, settings.covariance_type) == (2, "VII")
     assert len(window.playback) == 0  # no stale fit to scrub under the candidate
     assert "no iterations" in window.playback_bar.position.text()
     assert [view.table.item(r, 0).text() for r in range(view.table.rowCount())] == sorted(

@@ -31,7 +31,7 @@ def configure(window, k=3, tol=None, max_iter=None, seed=0, covariance="full"):
     panel = window.fit_panel
     window.controls.setCurrentIndex(1)
     panel.n_components.setValue(k)
-    panel.covariance_type.setCurrentText(covariance)
+    panel.set_structure(covariance)  # mclust's name or scikit-learn's
     panel.seed.setValue(seed)
     if tol is not None:
         panel.tol.setValue(tol)

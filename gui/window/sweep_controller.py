@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.selection.sweep import SWEEP_N_INIT, best_candidate
+from engine.selection.sweep import SWEEP_INIT, SWEEP_N_INIT, best_candidate
 from gui.structures import display_name
 from gui.window.fit_controller import FitController
 from gui.window.frames import FrameDrawer
@@ -45,12 +45,13 @@ class SweepController(QObject):
 
     def run(self, request) -> bool:
         """Fit every candidate of ``request`` (a SweepRequest) with the fit panel's EM
-        settings, each from at least ``SWEEP_N_INIT`` starts."""
+        settings, each from the sweep's start (mclust's hierarchical tree) and, when
+        the panel asks for more starts, screened k-means ones."""
         session = self.session
         if session.data is None or self.running or self.fit.running:
             return False
         settings = self.fit_panel.settings()
-        settings = replace(settings, n_init=max(settings.n_init, SWEEP_N_INIT))
+        settings = replace(settings, init=SWEEP_INIT, n_init=max(settings.n_init, SWEEP_N_INIT))
         session.candidates, session.selection = [], None
         self.view.reset()
         self.view.set_criterion(request.criterion)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.special import gammainc, gammaincinv
 
 __all__ = [
     "affine_map",
@@ -41,11 +41,14 @@ def mass_to_radius(mass: float, dim: int) -> float:
     """The Mahalanobis radius whose ellipsoid holds ``mass`` of a d-dim Gaussian.
 
     ``r^2 = (x - mu)^T Sigma^{-1} (x - mu)`` is chi-squared with d degrees of freedom.
+    Its quantile is written through the regularised incomplete gamma function
+    (chi2.ppf(p, d) = 2 P^{-1}(d/2, p)): scipy.special imports in 0.2 s, scipy.stats
+    in 1 s (measured), and the views import this module at start-up.
     """
     if not 0.0 < mass < 1.0:
         raise ValueError(f"mass must be strictly between 0 and 1; got {mass}")
     _check_dim(dim)
-    return float(np.sqrt(chi2.ppf(mass, dim)))
+    return float(np.sqrt(2.0 * gammaincinv(0.5 * dim, mass)))
 
 
 def sigma_to_mass(k_sigma: float, dim: int) -> float:
@@ -56,7 +59,7 @@ def sigma_to_mass(k_sigma: float, dim: int) -> float:
     if not k_sigma >= 0.0:
         raise ValueError(f"k_sigma must be >= 0; got {k_sigma}")
     _check_dim(dim)
-    return float(chi2.cdf(float(k_sigma) ** 2, dim))
+    return float(gammainc(0.5 * dim, 0.5 * float(k_sigma) ** 2))  # chi2.cdf(k^2, d)
 
 
 # --------------------------------------------------------------------------- one covariance

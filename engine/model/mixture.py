@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import logsumexp
 
 from engine.kernels import estep
 from engine.kernels.plan import make_plan
@@ -60,6 +59,18 @@ def as_float_matrix(X, name: str = "X") -> np.ndarray:
 def _chunks(n_samples: int, chunk_size: int):
     for start in range(0, n_samples, chunk_size):
         yield start, min(start + chunk_size, n_samples)
+
+
+def logsumexp(a: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
+    """log sum exp along ``axis``, as scipy.special.logsumexp (which costs 0.2 s to import).
+
+    A slice of all -inf gives -inf (not NaN): a row no component can explain.
+    """
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

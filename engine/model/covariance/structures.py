@@ -46,7 +46,14 @@ from __future__ import annotations
 import numpy as np
 
 from engine.model import msteps
-from engine.model.covariance.layouts import DIAG, FULL, SPHERICAL, TIED, Layout
+from engine.model.covariance.layouts import (
+    DIAG,
+    FULL,
+    SPHERICAL,
+    TIED,
+    Layout,
+    SingularCovarianceError,
+)
 
 
 class Structure:
@@ -127,7 +134,24 @@ class _Constrained(Structure):
         raise NotImplementedError
 
     def estimate(self, scatter, resp_sum, reg_covar, previous=None):
-        return self._m_step(_regularised(scatter, resp_sum, reg_covar), resp_sum, previous)
+        # A zero scatter (a component on one repeated point, possible only with
+        # reg_covar = 0) makes the constrained M-steps' logs infinite: that is a
+        # singular covariance, reported as one rather than as numpy warnings.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            covariances = self._m_step(
+                _regularised(scatter, resp_sum, reg_covar), resp_sum, previous
+            )
+        if not (np.all(np.isfinite(covariances)) and np.all(_diagonals(covariances) > 0)):
+            raise SingularCovarianceError(None, reg_covar)
+        return covariances
+
+
+def _diagonals(covariances: np.ndarray) -> np.ndarray:
+    """The variances on the axes: covariances (K, d, d), (K, d) or (K,) (no tied layout
+    among the constrained structures)."""
+    if covariances.ndim == 3:
+        return np.diagonal(covariances, axis1=1, axis2=2)
+    return covariances
 
 
 def _pairs(d: int) -> int:

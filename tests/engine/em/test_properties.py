@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine import FitError, FitSettings, fit_iter
@@ -62,6 +62,9 @@ def test_em_never_decreases_the_log_likelihood(problem):
     # Plain EM: reg_covar > 0 makes each M-step maximise the regularised objective,
     # which can cost the plain likelihood up to ~1e-4 (relative) on clusters of a
     # few points (measured over 300 random sets: 14 drops with 1e-6, none with 0).
+    # Repeated values let a component collapse onto one of them: without
+    # regularisation its likelihood then grows without bound, in rounding noise.
+    assume(all(np.unique(column).size == column.size for column in X.T))
     fit_settings = replace(fit_settings, reg_covar=0.0)
     try:
         snapshots = list(fit_iter(X, fit_settings))

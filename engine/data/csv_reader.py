@@ -37,6 +37,7 @@ from functools import partial
 
 import numpy as np
 
+from engine.data import csv_pandas
 from engine.data.csv_cells import (
     DataError,
     cell_problem,
@@ -54,7 +55,6 @@ from engine.data.csv_head import (
     read_records,
     sniff_delimiter,
 )
-from engine.data.csv_pandas import read_with_pandas
 from engine.data.csv_rows import LineRows, ParsedCSV
 
 __all__ = [
@@ -117,7 +117,9 @@ def parse_csv(
 
 def _read_by_pandas(data, base, path, n_bytes, progress, should_stop) -> ParsedCSV | None:
     """The file read by pandas, or None: a head the csv module must read, or a body pandas
-    declines (its progress stays where pandas left it)."""
+    declines (its progress stays where pandas left it), or a small file."""
+    if len(data) - base < csv_pandas.MIN_BYTES:
+        return None
     try:
         head = Head.read(data, base, path)
     except DataError:
@@ -125,7 +127,8 @@ def _read_by_pandas(data, base, path, n_bytes, progress, should_stop) -> ParsedC
     if head.ragged is not None:
         return None
     quoted = data.find(b'"', head.body_start) != -1
-    return read_with_pandas(data, head, path, n_bytes, progress, should_stop, quoted=quoted)
+    read = csv_pandas.read_with_pandas
+    return read(data, head, path, n_bytes, progress, should_stop, quoted=quoted)
 
 
 class _Monotone:

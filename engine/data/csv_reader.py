@@ -38,24 +38,22 @@ from functools import partial
 import numpy as np
 
 from engine.data import csv_pandas
-from engine.data.csv_cells import (
+from engine.data.csv_head import (
     DataError,
+    Head,
     cell_problem,
     check_row_count,
-    is_text,
-    parse_column,
-    shown,
-    unique_names,
-)
-from engine.data.csv_head import (
-    Head,
     check_stop,
+    is_text,
     looks_like_header,
+    parse_column,
     ragged_error,
     read_records,
+    shown,
     sniff_delimiter,
+    unique_names,
 )
-from engine.data.csv_rows import LineRows, ParsedCSV
+from engine.data.csv_pandas import LineRows, ParsedCSV
 
 __all__ = [
     "DataError",

@@ -293,11 +293,6 @@ def _count_lines(data: bytes, plan: _Plan, piece: tuple[int, int]) -> int | None
     return n_lines
 
 
-def _spaces(delimiter: str) -> list[bytes]:
-    """The bytes float() strips from a cell and the delimiter is not."""
-    return [bytes([byte]) for byte in _SPACES.replace(delimiter.encode(), b"")]
-
-
 def _spaced_cells(text: np.ndarray, delimiter: str) -> bool:
     """Whether a cell of ``text`` (whole lines, shape (n,) uint8) starts or ends with a space
     or a tab, inside its quotes or not.
@@ -306,8 +301,8 @@ def _spaced_cells(text: np.ndarray, delimiter: str) -> bool:
     one case in 30 of 17-digit numbers), where it parses the bare number exactly.
     """
     space = np.zeros(len(text), dtype=bool)
-    for byte in _spaces(delimiter):
-        space |= text == byte[0]
+    for byte in _SPACES.replace(delimiter.encode(), b""):  # what float() strips, but the delimiter
+        space |= text == byte
     separators = (text == ord(delimiter)) | (text == _NL) | (text == _QUOTE)
     return bool(space[0] or space[-1] or (space[1:] & separators[:-1]).any()
                 or (space[:-1] & separators[1:]).any())

@@ -32,9 +32,7 @@ import mmap
 import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import partial
 
 import numpy as np
 
@@ -73,9 +71,7 @@ _NOT_SPACE = re.compile(rb"\S")
 # with huge pages.
 _HUGE_PAGE_READ_BYTES = 1 << 22
 _CR_BLOCK = 1 << 24  # bytes per block when line ends are made '\n'
-_HUGE_PAGES = hasattr(os, "preadv") and all(
-    hasattr(mmap, name) for name in ("MADV_HUGEPAGE", "MAP_PRIVATE", "MAP_ANONYMOUS")
-)
+_HUGE_PAGES = all(hasattr(mmap, name) for name in ("MADV_HUGEPAGE", "MAP_PRIVATE", "MAP_ANONYMOUS"))
 
 
 def parse_csv(
@@ -174,16 +170,22 @@ def _read_file(path: str):
 
     Both have what the readers use (slices as bytes, find, rfind, len, the buffer
     protocol).  The kernel backs a big private mapping with huge pages when
-    asked: reading bench/run.py's 102 MiB file into it took 44 ms (median 90) in a
-    fresh process, ``file.read()`` 75 ms (median 155), its fresh buffer costing a
-    page fault every 4 KiB (7 runs each, interleaved, load 3-4 on 2 cores).
+    asked: reading bench/run.py's 102 MiB file into it took 20-22 ms in a fresh
+    process, ``file.read()`` 56-65 ms, its fresh buffer costing a page fault every
+    4 KiB (7 runs each, interleaved, load 2.7 on 2 cores).  Reading the two halves
+    on two threads, as before, gained nothing measurable (18-24 ms against 20-21).
     """
     try:
         with open(path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             if size < _HUGE_PAGE_READ_BYTES or not _HUGE_PAGES:
                 return file.read()
-            return _read_into_huge_pages(file, size)
+            buffer = _private_buffer(size)
+            done = 0
+            with memoryview(buffer) as view:
+                while done < size and (got := file.readinto(view[done:])):
+                    done += got
+            return buffer if done == size else buffer[:done]  # the file shrank meanwhile
     except OSError as err:
         raise DataError(err.strerror or str(err), path=path) from err
 
@@ -195,48 +197,28 @@ def _private_buffer(size: int) -> mmap.mmap:
     return buffer
 
 
-def _read_into_huge_pages(file, size: int):
-    """The file in a private anonymous mapping, its two halves read side by side.
-
-    Two threads copy from the page cache about twice as fast as one.
-    """
-    buffer = _private_buffer(size)
-    fd = file.fileno()
-    middle = size // 2 & -(1 << 21)  # on a huge-page boundary
-    with memoryview(buffer) as view, ThreadPoolExecutor(1) as helper:
-        second = helper.submit(_read_range, fd, view, middle, size)
-        first_end = _read_range(fd, view, 0, middle)
-        second_end = second.result()
-    done = first_end if first_end < middle else second_end
-    return buffer if done == size else buffer[:done]  # the file shrank meanwhile
-
-
-def _read_range(fd: int, view: memoryview, start: int, stop: int) -> int:
-    """Read the file's bytes start:stop into view[start:stop]; where the file ended."""
-    while start < stop and (got := os.preadv(fd, [view[start:stop]], start)):
-        start += got
-    return start
-
-
 def _unix_line_ends(data):
     """data with every '\\r\\n' and lone '\\r' made '\\n'.
 
-    bytes.replace for bytes; for a big file's mapping, numpy in blocks on two
-    threads into a new mapping: on bench/run.py's file with '\\r\\n' (a million
-    lines, 110 MB) it took 0.51 s (median 0.76), copying the mapping to bytes and
-    replacing 0.92 s (median 1.0), 5 runs each, interleaved, load 4 on 2 cores.
+    bytes.replace for bytes; for a big file's mapping, numpy in blocks into a new
+    mapping.  On bench/run.py's file with '\\r\\n' (a million lines, 110 MB) that
+    took 0.12 s (median 0.14), copying the mapping to bytes and replacing 0.31 s
+    (median 0.33), 7 fresh processes each, interleaved, load 2.5 on 2 cores; the
+    blocks on two threads, as before, gained nothing measurable.
     """
     if isinstance(data, bytes):
         return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     text = np.frombuffer(data, np.uint8)
     blocks = [(lo, min(lo + _CR_BLOCK, len(text))) for lo in range(0, len(text), _CR_BLOCK)]
-    with ThreadPoolExecutor(2) as pool:
-        returns = list(pool.map(partial(_carriage_returns, text), blocks))
-        kept = [hi - lo - len(pairs) for (lo, hi), (pairs, _) in zip(blocks, returns, strict=True)]
-        out = _private_buffer(sum(kept))
-        starts = np.cumsum([0, *kept[:-1]]).tolist()
-        compact = partial(_drop_carriage_returns, text, np.frombuffer(out, np.uint8))
-        list(pool.map(compact, blocks, returns, starts))
+    returns = [_carriage_returns(text, block) for block in blocks]
+    out = _private_buffer(len(text) - sum(len(pairs) for pairs, _ in returns))
+    target, start = np.frombuffer(out, np.uint8), 0
+    for (lo, hi), (pairs, lone) in zip(blocks, returns, strict=True):
+        keep = np.ones(hi - lo, dtype=bool)
+        keep[pairs - lo] = False
+        target[start : start + hi - lo - len(pairs)] = text[lo:hi][keep]  # 3x np.compress(out=)
+        target[start + lone - lo - np.searchsorted(pairs, lone)] = 10
+        start += hi - lo - len(pairs)
     return out
 
 
@@ -247,15 +229,6 @@ def _carriage_returns(text: np.ndarray, block: tuple[int, int]):
     after = np.minimum(found + 1, len(text) - 1)
     pair = (text[after] == 10) & (found + 1 < len(text))
     return found[pair], found[~pair]
-
-
-def _drop_carriage_returns(text, out, block, returns, start) -> None:
-    """Copy text[lo:hi] to out[start:] without its '\\r\\n' '\\r's, its lone '\\r' as '\\n'."""
-    (lo, hi), (pairs, lone) = block, returns
-    keep = np.ones(hi - lo, dtype=bool)
-    keep[pairs - lo] = False
-    out[start : start + hi - lo - len(pairs)] = text[lo:hi][keep]  # 3x np.compress(out=)
-    out[start + lone - lo - np.searchsorted(pairs, lone)] = 10
 
 
 def _utf8(data, path: str) -> tuple[bytes, int]:

@@ -5,7 +5,8 @@ bit for bit what ``float()`` gives from 3.1 on) are C; the numpy byte scan it
 replaced took 3.9x its time.  Measured on bench/run.py's 1e6 x 10 file (102
 MiB), engine.data.tables.read_csv in a fresh process after a warm-up, 11 rounds
 interleaved, 2 cores shared (load 3-4): min 0.32 s, median 0.57 s; the reader
-before it (5ae020d) 0.37 s and 0.53 s; pandas.read_csv 0.21 s and 0.26 s.  Run
+before it (5ae020d) 0.37 s and 0.53 s (other runs put either ahead, by as much);
+pandas.read_csv 0.21 s and 0.26 s.  Run
 serially, pandas' own parsing is 80% of our time; the rest is reading the file
 (0.02 s), the checks below (0.03 s) and the copies.
 

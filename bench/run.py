@@ -12,9 +12,9 @@ Prints ONE table (and writes it, with the machine, to bench/results.md):
   ours in one process, on 2 worker processes (the default) and on 2 threads,
   against scikit-learn's grid (and R's mclustBIC where installed).
 * Loading a 1,000,000 x 10 CSV into a table: engine.data.tables.read_csv (pandas' C parser
-  behind our checks), our numpy scanner alone, numpy.loadtxt and pandas.read_csv,
-  each in its own subprocess, rounds interleaved in a rotating order; the values
-  of ours and pandas' are checked to be bit for bit the same.
+  behind our checks), numpy.loadtxt and pandas.read_csv, each in its own subprocess,
+  rounds interleaved in a rotating order; the values of ours and pandas' are checked
+  to be bit for bit the same.
 
 Usage: python bench/run.py [--quick] [--only em,memory,selection,csv] [--reps N]
 
@@ -105,6 +105,13 @@ def peak_rss_bytes() -> int:
 
 
 def current_rss_bytes() -> int:
+    """This process's RSS now (VmRSS; psutil where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import psutil
 
     return psutil.Process().memory_info().rss
@@ -449,8 +456,8 @@ def bench_selection(workdir: Path, n: int, with_sklearn: bool = True) -> dict:
 # --------------------------------------------------------------------------- CSV loading
 
 
-CSV_LOADERS = ("engine", "numpy", "pandas", "engine-scan")
-# Over engine.data.csv_fast.FAST_MIN_BYTES: the warm-up takes the same path.
+CSV_LOADERS = ("engine", "numpy", "pandas")
+# Over engine.data.csv_pandas.MIN_BYTES: the warm-up takes the same path.
 CSV_WARMUP_BYTES = 2 << 20
 
 
@@ -460,10 +467,6 @@ def load_csv(loader: str, path: str):
 
     if loader == "engine":
         return engine.data.tables.read_csv(path)
-    if loader == "engine-scan":  # the byte scan that pandas' C parser replaced for big files
-        from engine.data.csv_reader import parse_csv
-
-        return parse_csv(path, use_pandas=False)
     if loader == "numpy":
         return np.loadtxt(path, delimiter=",", skiprows=1)
     import pandas as pd
@@ -473,7 +476,7 @@ def load_csv(loader: str, path: str):
 
 def as_matrix(loader: str, loaded) -> np.ndarray:
     """The (n, 10) float64 matrix of a load (not timed: the load is what is compared)."""
-    if loader.startswith("engine"):
+    if loader == "engine":
         return np.column_stack(list(loaded.numeric.values()))
     if loader == "numpy":
         return loaded
@@ -545,7 +548,7 @@ def bench_csv(workdir: Path, rows: int, reps: int = 5) -> dict:
         }
     checks = {out[name]["checksum"] for name in CSV_LOADERS}
     out["agree"] = max(checks) - min(checks) <= 1e-6 * rows * 100
-    out["bitwise"] = len({out[name]["digest"] for name in ("engine", "engine-scan", "pandas")}) == 1
+    out["bitwise"] = out["engine"]["digest"] == out["pandas"]["digest"]
     return out
 
 
@@ -717,11 +720,7 @@ def build_rows(results: dict, quick: bool) -> list[list[str]]:
             return f"{fmt_s(entry['seconds'])}, peak +{mib(entry['peak_growth']):.0f} MiB"
 
         ours = csv["engine"]
-        for ref_name, label in (
-            ("pandas", "pandas.read_csv"),
-            ("numpy", "numpy.loadtxt"),
-            ("engine-scan", "its own byte scan"),
-        ):
+        for ref_name, label in (("pandas", "pandas.read_csv"), ("numpy", "numpy.loadtxt")):
             ref = csv[ref_name]
             if ref_name == "pandas":
                 ratio = ours["ratio_to_pandas"]
@@ -731,8 +730,6 @@ def build_rows(results: dict, quick: bool) -> list[list[str]]:
             else:
                 ratio = ours["seconds"] / ref["seconds"]
                 note = "values agree" if csv["agree"] else "VALUES DIFFER"
-                if ref_name == "engine-scan":
-                    note += "; the scan reads small files and every file pandas declines"
             rows.append(
                 [
                     f"CSV load, engine.data.tables.read_csv vs {label}",

@@ -1,9 +1,14 @@
 """pandas' C parser on the body of a CSV file, chunk by chunk, checked against the csv module.
 
 Why pandas: its tokenizer and float parser (fast_float, correctly rounded, so
-bit for bit what ``float()`` gives from 3.1 on) are C; on 1,000,000 rows x 10
-numbers (102 MiB) nothing written in numpy came within 2x of it (the numpy byte
-scan this replaced took 0.56 s, pandas 0.17 s).
+bit for bit what ``float()`` gives from 3.1 on) are C; the numpy byte scan it
+replaced took 3.9x its time.  Measured on bench/run.py's 1e6 x 10 file (102
+MiB), engine.data.tables.read_csv in a fresh process after a warm-up, 11 rounds
+interleaved, 2 cores shared (load 3-4): min 0.32 s, median 0.57 s; the reader
+before it (5ae020d) 0.37 s and 0.53 s (other runs put either ahead, by as much);
+pandas.read_csv 0.21 s and 0.26 s.  Run
+serially, pandas' own parsing is 80% of our time; the rest is reading the file
+(0.02 s), the checks below (0.03 s) and the copies.
 
 What stays ours: the head (:mod:`engine.data.csv_head`) fixes delimiter,
 header, number of fields and which columns hold text; pandas converts the
@@ -44,6 +49,7 @@ import io
 import itertools
 import os
 from collections import deque
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -51,11 +57,14 @@ from functools import partial
 import numpy as np
 import pandas
 
-from engine.data.csv_cells import MISSING, cell_value
-from engine.data.csv_head import Head, check_stop
-from engine.data.csv_rows import LineRows, ParsedCSV
+from engine.data.csv_head import MISSING, Head, cell_value, check_stop
 
-__all__ = ["CHUNK_BYTES", "read_with_pandas", "simple_quotes"]
+__all__ = ["CHUNK_BYTES", "MIN_BYTES", "LineRows", "ParsedCSV", "read_with_pandas", "simple_quotes"]
+
+# Bytes of body below which the csv module reads the file: pandas' set-up and the
+# threads cost more there (150 rows: 2.1 ms by pandas, 0.3 ms by csv; 256 KiB: 6.5
+# ms and 7.6 ms; 1 MiB: 9.7 ms and 33 ms; measured).
+MIN_BYTES = 1 << 18
 
 # About the bytes per pandas call (see _pieces): progress and stop requests come
 # between chunks.  A call's set-up is ~0.3 ms; on two cores, 16 MiB chunks read
@@ -64,6 +73,7 @@ CHUNK_BYTES = 16 << 20
 WORKERS = min(2, os.cpu_count() or 1)  # pandas releases the GIL: two chunks side by side
 _NL = ord("\n")
 _QUOTE = ord('"')
+_COUNT_BLOCK = 1 << 18
 _TRAILING_SPACE = b" \t\n\x0b\x0c"
 _SPACES = b" \t\x0b\x0c"
 
@@ -74,7 +84,7 @@ def _spellings(word: str) -> list[str]:
                                                                 for c in word))]
 
 
-# Every spelling of a missing value as csv_cells.MISSING reads it, spaces around excepted
+# Every spelling of a missing value as csv_head.MISSING reads it, spaces around excepted
 # (those fail pandas' conversion, and the csv module reads the file).
 _NA_VALUES = sorted({spelling for word in MISSING for spelling in _spellings(word)})
 
@@ -251,29 +261,37 @@ def _end_of_rows(data, delimiter: str) -> int:
 
 
 def _count_lines(data: bytes, plan: _Plan, piece: tuple[int, int]) -> int | None:
-    """How many lines data[lo:hi] holds; None if they do not have the head's number of fields.
+    """How many lines data[lo:hi] holds; None if they do not have the head's number of fields,
+    or if a cell has a space around it (see _spaced_cells).
 
     pandas pads a short row (its last cell missing, see _read_chunk) but, with
     ``index_col=False``, drops a long row's extra fields: so the delimiters must
-    number exactly (fields - 1) per line.
+    number exactly (fields - 1) per line.  Counted in blocks of _COUNT_BLOCK
+    bytes, whose temporaries stay in cache: chunk-sized ones cost a page fault
+    every 4 KiB (on bench/run.py's 1e6 x 10 file, the 8 chunks' counts took 62-112
+    ms of CPU that way, 28-31 ms so; 5 fresh processes each).
     """
     lo, hi = piece
-    text = np.frombuffer(data, np.uint8, hi - lo, lo)
-    newlines = text == _NL
-    n_lines = int(np.count_nonzero(newlines)) + int(text[-1] != _NL)  # + a last line without
-    if plan.quoted and not simple_quotes(text, newlines, plan.delimiter):
+    delimiter = ord(plan.delimiter)
+    n_lines = n_delimiters = n_low = 0
+    for start in range(lo, hi, _COUNT_BLOCK):
+        block = np.frombuffer(data, np.uint8, min(_COUNT_BLOCK, hi - start), start)
+        n_lines += int(np.count_nonzero(block == _NL))
+        n_delimiters += int(np.count_nonzero(block == delimiter))
+        n_low += int(np.count_nonzero(block <= 32))  # line ends, spaces, tabs, controls
+    n_lines += data[hi - 1] != _NL  # a last line without a line end
+    if n_delimiters != (n_lines) * (plan.n_columns - 1):
         return None
-    delimiters = text == ord(plan.delimiter)
-    if int(np.count_nonzero(delimiters)) != n_lines * (plan.n_columns - 1):
-        return None
-    if any(data.find(byte, lo, hi) != -1 for byte in _spaces(plan.delimiter)):  # memchr: fast
-        return None if _spaced_cells(text, plan.delimiter) else n_lines
+    text = None
+    if n_low > n_lines + (n_delimiters if delimiter <= 32 else 0) - (data[hi - 1] != _NL):
+        text = np.frombuffer(data, np.uint8, hi - lo, lo)
+        if _spaced_cells(text, plan.delimiter):
+            return None
+    if plan.quoted:
+        text = np.frombuffer(data, np.uint8, hi - lo, lo) if text is None else text
+        if not simple_quotes(text, text == _NL, plan.delimiter):
+            return None
     return n_lines
-
-
-def _spaces(delimiter: str) -> list[bytes]:
-    """The bytes float() strips from a cell and the delimiter is not."""
-    return [bytes([byte]) for byte in _SPACES.replace(delimiter.encode(), b"")]
 
 
 def _spaced_cells(text: np.ndarray, delimiter: str) -> bool:
@@ -284,8 +302,8 @@ def _spaced_cells(text: np.ndarray, delimiter: str) -> bool:
     one case in 30 of 17-digit numbers), where it parses the bare number exactly.
     """
     space = np.zeros(len(text), dtype=bool)
-    for byte in _spaces(delimiter):
-        space |= text == byte[0]
+    for byte in _SPACES.replace(delimiter.encode(), b""):  # what float() strips, but the delimiter
+        space |= text == byte
     separators = (text == ord(delimiter)) | (text == _NL) | (text == _QUOTE)
     return bool(space[0] or space[-1] or (space[1:] & separators[:-1]).any()
                 or (space[:-1] & separators[1:]).any())
@@ -391,3 +409,153 @@ def _parsed(data, head: Head, path, plan: _Plan, values: np.ndarray, end: int) -
         line_numbers=head.body_line + np.arange(n, dtype=np.int64),
         source_header=tuple(head.records[0]) if head.has_header else None,
     )
+
+
+# --- what reading returns; the rows kept as the file's bytes ----------------------------
+
+
+@dataclass(frozen=True)
+class ParsedCSV:
+    """What :func:`~engine.data.csv_reader.parse_csv` read: the fields of
+    :class:`~engine.data.tables.Table`."""
+
+    path: str
+    header: list[str]
+    rows: Sequence[list[str]]
+    numeric: dict[str, np.ndarray]
+    delimiter: str
+    has_header: bool
+    line_numbers: np.ndarray
+    source_header: tuple | None = None  # the header's cells as written, names unmade
+
+
+class LineRows(Sequence):
+    """The data rows of a file, every line of a span of its UTF-8 bytes, split on demand.
+
+    ``rows[i]`` is a new list of str, the line split at the delimiter (the text
+    as read, spaces included; with ``quoted``, its quotes dropped first, as the
+    csv module unquotes simple quoted cells); slices give lists of such lists.
+    Compares equal to any sequence of the same rows.  :meth:`lines` gives the
+    lines as written, quotes and all.
+
+    Where each row starts and ends is found on first use: reading a file need
+    not index a hundred million bytes of it that nobody may look at.
+    """
+
+    __slots__ = ("_data", "_index", "_span", "_n", "_delimiter", "_quoted")
+
+    def __init__(
+        self, data: bytes, start: int, stop: int, n: int, delimiter: str, *, quoted: bool = False
+    ):
+        """The n lines of data[start:stop] (which ends with a line end or the data) as rows.
+
+        ``quoted``: the lines' quotes are all simple, and dropped from the cells.
+        """
+        self._data = data
+        self._index = None
+        self._span = (start, stop)
+        self._n = n
+        self._delimiter = delimiter
+        self._quoted = quoted
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row start and end offsets, each of shape (n,), found on first use."""
+        if self._index is None:
+            self._index = _line_bounds(self._data, *self._span, self._n)  # one atomic store
+        return self._index
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.lines(*index.indices(len(self)), split=True)
+        n = self._n
+        i = index.__index__()
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("row index out of range")
+        starts, ends = self._bounds()
+        line = self._data[starts[i] : ends[i]].decode("utf-8")
+        if self._quoted:
+            line = line.replace('"', "")
+        return line.split(self._delimiter)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        step = 1 << 14
+        for start in range(0, len(self), step):
+            yield from self.lines(start, min(start + step, len(self)), split=True)
+
+    def __eq__(self, other):
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            list(a) == list(b) for a, b in zip(self, other, strict=True)
+        )
+
+    __hash__ = None  # mutable-looking and compared by value, like a list
+
+    def __repr__(self) -> str:
+        return f"<LineRows: {len(self)} rows>"
+
+    def lines(self, start: int, stop: int, step: int = 1, *, split: bool = False) -> list:
+        """Rows start:stop:step as the raw text lines (or, with ``split``, lists of cells)."""
+        lines = self._texts(start, stop, step, unquote=split and self._quoted)
+        if split:
+            delimiter = self._delimiter
+            return [line.split(delimiter) for line in lines]
+        return lines
+
+    def _texts(self, start: int, stop: int, step: int = 1, *, unquote: bool = False) -> list:
+        """Rows start:stop:step as text lines, with ``unquote`` without their quotes."""
+        starts, ends = self._bounds()
+        starts = starts[start:stop:step].tolist()
+        ends = ends[start:stop:step].tolist()
+        data = self._data
+        if starts and step == 1:
+            # One decode for the block when its rows are consecutive lines.
+            text = data[starts[0] : ends[-1]].decode("utf-8")
+            lines = (text.replace('"', "") if unquote else text).split("\n")
+            if len(lines) == len(starts):
+                return lines
+        lines = [data[a:b].decode("utf-8") for a, b in zip(starts, ends, strict=True)]
+        return [line.replace('"', "") for line in lines] if unquote else lines
+
+    def column(self, j: int) -> list[str]:
+        """Cell j of every row."""
+        if not len(self):
+            return []
+        n_columns = len(self[0])
+        if not 0 <= j < n_columns:
+            raise IndexError("column index out of range")
+        delimiter, out, step = self._delimiter, [], 1 << 14
+        for start in range(0, len(self), step):
+            lines = self._texts(start, min(start + step, len(self)), unquote=self._quoted)
+            if j and 2 * j >= n_columns:  # split only as far as the cell, from the nearer end
+                out += [line.rsplit(delimiter, n_columns - j)[1] for line in lines]
+            else:
+                out += [line.split(delimiter, j + 1)[j] for line in lines]
+        return out
+
+
+def _line_bounds(data: bytes, start: int, stop: int, n: int, step: int = 1 << 24):
+    """Start and end offsets of the n lines of data[start:stop], each of shape (n,).
+
+    A line ends at its '\\n' (excluded) or at ``stop``; found in steps of 16 MiB so
+    that the comparison's temporary stays small.
+    """
+    ends = np.empty(n, np.int64)
+    k = 0
+    for lo in range(start, stop, step):
+        hi = min(lo + step, stop)
+        found = np.flatnonzero(np.frombuffer(data, np.uint8, hi - lo, lo) == 10)
+        found += lo
+        ends[k : k + len(found)] = found
+        k += len(found)
+    if k < n:
+        ends[k] = stop  # the last line, without a line end
+    starts = np.empty_like(ends)
+    starts[:1] = start
+    np.add(ends[:-1], 1, out=starts[1:])
+    return starts, ends

@@ -9,7 +9,8 @@
   columns hold text: pandas guesses none of these as we do;
 * pandas' C parser reads the body in chunks (:mod:`engine.data.csv_pandas`),
   and checks every chunk against what the csv module and ``float()`` would
-  make of it;
+  make of it; a file under ``csv_pandas.MIN_BYTES`` (256 KiB) goes straight to
+  the csv module, faster there (150 rows: 0.3 ms, against 2.1 ms by pandas);
 * a file it declines (one with a cell pandas reads otherwise, a ragged row, a
   blank line, a quoted line break...: a file with something wrong, or rare)
   is read whole by the :mod:`csv` module, whose reading is the meaning every
@@ -31,31 +32,27 @@ import mmap
 import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import partial
 
 import numpy as np
 
-from engine.data.csv_cells import (
+from engine.data import csv_pandas
+from engine.data.csv_head import (
     DataError,
+    Head,
     cell_problem,
     check_row_count,
-    is_text,
-    parse_column,
-    shown,
-    unique_names,
-)
-from engine.data.csv_head import (
-    Head,
     check_stop,
+    is_text,
     looks_like_header,
+    parse_column,
     ragged_error,
     read_records,
+    shown,
     sniff_delimiter,
+    unique_names,
 )
-from engine.data.csv_pandas import read_with_pandas
-from engine.data.csv_rows import LineRows, ParsedCSV
+from engine.data.csv_pandas import LineRows, ParsedCSV
 
 __all__ = [
     "DataError",
@@ -74,9 +71,7 @@ _NOT_SPACE = re.compile(rb"\S")
 # with huge pages.
 _HUGE_PAGE_READ_BYTES = 1 << 22
 _CR_BLOCK = 1 << 24  # bytes per block when line ends are made '\n'
-_HUGE_PAGES = hasattr(os, "preadv") and all(
-    hasattr(mmap, name) for name in ("MADV_HUGEPAGE", "MAP_PRIVATE", "MAP_ANONYMOUS")
-)
+_HUGE_PAGES = all(hasattr(mmap, name) for name in ("MADV_HUGEPAGE", "MAP_PRIVATE", "MAP_ANONYMOUS"))
 
 
 def parse_csv(
@@ -117,7 +112,9 @@ def parse_csv(
 
 def _read_by_pandas(data, base, path, n_bytes, progress, should_stop) -> ParsedCSV | None:
     """The file read by pandas, or None: a head the csv module must read, or a body pandas
-    declines (its progress stays where pandas left it)."""
+    declines (its progress stays where pandas left it), or a small file."""
+    if len(data) - base < csv_pandas.MIN_BYTES:
+        return None
     try:
         head = Head.read(data, base, path)
     except DataError:
@@ -125,7 +122,8 @@ def _read_by_pandas(data, base, path, n_bytes, progress, should_stop) -> ParsedC
     if head.ragged is not None:
         return None
     quoted = data.find(b'"', head.body_start) != -1
-    return read_with_pandas(data, head, path, n_bytes, progress, should_stop, quoted=quoted)
+    read = csv_pandas.read_with_pandas
+    return read(data, head, path, n_bytes, progress, should_stop, quoted=quoted)
 
 
 class _Monotone:
@@ -172,15 +170,22 @@ def _read_file(path: str):
 
     Both have what the readers use (slices as bytes, find, rfind, len, the buffer
     protocol).  The kernel backs a big private mapping with huge pages when
-    asked: reading 100 MB into it takes a third of the time of ``file.read()``,
-    whose fresh buffer costs a page fault every 4 KiB.
+    asked: reading bench/run.py's 102 MiB file into it took 20-22 ms in a fresh
+    process, ``file.read()`` 56-65 ms, its fresh buffer costing a page fault every
+    4 KiB (7 runs each, interleaved, load 2.7 on 2 cores).  Reading the two halves
+    on two threads, as before, gained nothing measurable (18-24 ms against 20-21).
     """
     try:
         with open(path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             if size < _HUGE_PAGE_READ_BYTES or not _HUGE_PAGES:
                 return file.read()
-            return _read_into_huge_pages(file, size)
+            buffer = _private_buffer(size)
+            done = 0
+            with memoryview(buffer) as view:
+                while done < size and (got := file.readinto(view[done:])):
+                    done += got
+            return buffer if done == size else buffer[:done]  # the file shrank meanwhile
     except OSError as err:
         raise DataError(err.strerror or str(err), path=path) from err
 
@@ -192,47 +197,28 @@ def _private_buffer(size: int) -> mmap.mmap:
     return buffer
 
 
-def _read_into_huge_pages(file, size: int):
-    """The file in a private anonymous mapping, its two halves read side by side.
-
-    Two threads copy from the page cache about twice as fast as one.
-    """
-    buffer = _private_buffer(size)
-    fd = file.fileno()
-    middle = size // 2 & -(1 << 21)  # on a huge-page boundary
-    with memoryview(buffer) as view, ThreadPoolExecutor(1) as helper:
-        second = helper.submit(_read_range, fd, view, middle, size)
-        first_end = _read_range(fd, view, 0, middle)
-        second_end = second.result()
-    done = first_end if first_end < middle else second_end
-    return buffer if done == size else buffer[:done]  # the file shrank meanwhile
-
-
-def _read_range(fd: int, view: memoryview, start: int, stop: int) -> int:
-    """Read the file's bytes start:stop into view[start:stop]; where the file ended."""
-    while start < stop and (got := os.preadv(fd, [view[start:stop]], start)):
-        start += got
-    return start
-
-
 def _unix_line_ends(data):
     """data with every '\\r\\n' and lone '\\r' made '\\n'.
 
-    bytes.replace for bytes; for a big file's mapping, numpy in blocks on two
-    threads into a new mapping: bytes.replace copies line by line, 0.2 s for a
-    million '\\r\\n', five times as long.
+    bytes.replace for bytes; for a big file's mapping, numpy in blocks into a new
+    mapping.  On bench/run.py's file with '\\r\\n' (a million lines, 110 MB) that
+    took 0.12 s (median 0.14), copying the mapping to bytes and replacing 0.31 s
+    (median 0.33), 7 fresh processes each, interleaved, load 2.5 on 2 cores; the
+    blocks on two threads, as before, gained nothing measurable.
     """
     if isinstance(data, bytes):
         return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     text = np.frombuffer(data, np.uint8)
     blocks = [(lo, min(lo + _CR_BLOCK, len(text))) for lo in range(0, len(text), _CR_BLOCK)]
-    with ThreadPoolExecutor(2) as pool:
-        returns = list(pool.map(partial(_carriage_returns, text), blocks))
-        kept = [hi - lo - len(pairs) for (lo, hi), (pairs, _) in zip(blocks, returns, strict=True)]
-        out = _private_buffer(sum(kept))
-        starts = np.cumsum([0, *kept[:-1]]).tolist()
-        compact = partial(_drop_carriage_returns, text, np.frombuffer(out, np.uint8))
-        list(pool.map(compact, blocks, returns, starts))
+    returns = [_carriage_returns(text, block) for block in blocks]
+    out = _private_buffer(len(text) - sum(len(pairs) for pairs, _ in returns))
+    target, start = np.frombuffer(out, np.uint8), 0
+    for (lo, hi), (pairs, lone) in zip(blocks, returns, strict=True):
+        keep = np.ones(hi - lo, dtype=bool)
+        keep[pairs - lo] = False
+        target[start : start + hi - lo - len(pairs)] = text[lo:hi][keep]  # 3x np.compress(out=)
+        target[start + lone - lo - np.searchsorted(pairs, lone)] = 10
+        start += hi - lo - len(pairs)
     return out
 
 
@@ -243,15 +229,6 @@ def _carriage_returns(text: np.ndarray, block: tuple[int, int]):
     after = np.minimum(found + 1, len(text) - 1)
     pair = (text[after] == 10) & (found + 1 < len(text))
     return found[pair], found[~pair]
-
-
-def _drop_carriage_returns(text, out, block, returns, start) -> None:
-    """Copy text[lo:hi] to out[start:] without its '\\r\\n' '\\r's, its lone '\\r' as '\\n'."""
-    (lo, hi), (pairs, lone) = block, returns
-    keep = np.ones(hi - lo, dtype=bool)
-    keep[pairs - lo] = False
-    out[start : start + hi - lo - len(pairs)] = text[lo:hi][keep]  # 3x np.compress(out=)
-    out[start + lone - lo - np.searchsorted(pairs, lone)] = 10
 
 
 def _utf8(data, path: str) -> tuple[bytes, int]:

@@ -1,8 +1,8 @@
 """Data in: a CSV file as a :class:`Table` of numeric and text columns.
 
-Reading a file (encoding, delimiter, header, pandas' C parser for big clean
-files, the numeric byte scan) lives in :mod:`engine.data.csv_reader` and the
-``engine.csv_*`` modules it names; this module makes a :class:`Table` of it.
+Reading a file (encoding, delimiter, header, pandas' C parser from 256 KiB on,
+Python's csv module else) lives in :mod:`engine.data.csv_reader` and the
+``engine.data.csv_*`` modules it names; this module makes a :class:`Table` of it.
 
 Everything a user can get wrong about a file ends in a :class:`DataError` whose
 message is one line naming the file, the line and the column: the command line
@@ -41,7 +41,7 @@ class Table:
     labeled output repeats the input; everything interpreted (names, numbers,
     labels) is stripped.  It is a sequence of lists of str: a list, or for a
     file read without quotes (or with quotes only around whole cells, like an
-    R export) a :class:`~engine.data.csv_rows.LineRows`, which keeps
+    R export) a :class:`~engine.data.csv_pandas.LineRows`, which keeps
     the file's bytes and splits a row when it is asked for (``rows[i]``,
     ``rows[a:b]``, iteration, ``len``, ``==`` with a list of lists).
 
@@ -231,12 +231,11 @@ def read_csv(
     latin-1), the delimiter (comma, semicolon or tab) and whether the first row
     is a header.  Blank lines are skipped; line numbers stay physical.
     ``progress(bytes_done, bytes_total)`` is called as the file is read (every
-    512 KiB; every chunk of about 16 MiB of a big file read by pandas; every
-    65536 rows of a file with quotes), never decreasing, and once at the
-    end; ``should_stop()`` returning True raises InterruptedError.  A file
-    without quotes, or a big one with quotes only around whole cells, keeps its
-    rows as the file's bytes
-    (:class:`engine.data.csv_rows.LineRows`).  Which path reads which file:
+    chunk of up to 16 MiB read by pandas; every 65536 rows read by the csv
+    module), never decreasing, and once at the end; ``should_stop()``
+    returning True raises InterruptedError.  A file of 256 KiB or more without
+    quotes, or with quotes only around whole cells, keeps its rows as the
+    file's bytes (:class:`engine.data.csv_pandas.LineRows`).  Which path reads which file:
     :mod:`engine.data.csv_reader`.
     """
     parsed = parse_csv(path, progress, should_stop)

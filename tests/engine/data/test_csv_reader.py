@@ -68,8 +68,10 @@ def bits(values):
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    """Chunks of a few lines, so that small files cross many chunks and use the threads."""
+    """Chunks of a few lines, so that small files go to pandas, cross many chunks and use
+    the threads."""
     monkeypatch.setattr(csv_pandas, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(csv_pandas, "MIN_BYTES", 0)
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -282,7 +284,7 @@ def test_a_line_longer_than_a_block(tmp_path, small_blocks):
 # --- rows kept as bytes ---------------------------------------------------------------------
 
 
-def test_line_rows_act_as_a_list(tmp_path):
+def test_line_rows_act_as_a_list(tmp_path, small_blocks):
     table = read_csv(make_file(tmp_path, "x;note\n1;a b\n2;b\n3;\n"))
     rows = table.rows
     assert isinstance(rows, LineRows)
@@ -301,7 +303,7 @@ def test_line_rows_act_as_a_list(tmp_path):
         rows[3]
 
 
-def test_labeled_output_repeats_the_lines(tmp_path):
+def test_labeled_output_repeats_the_lines(tmp_path, small_blocks):
     text = "x;y;note\n1,5;2;a b\n3;4;plain\n5;6;é\n"
     source = read_csv(make_file(tmp_path, text))
     assert isinstance(source.rows, LineRows)

@@ -52,7 +52,7 @@ from engine.data.csv_head import (
     sniff_delimiter,
     unique_names,
 )
-from engine.data.csv_pandas import LineRows, ParsedCSV
+from engine.data.csv_rows import LineRows, ParsedCSV
 
 __all__ = [
     "DataError",

@@ -41,7 +41,7 @@ class Table:
     labeled output repeats the input; everything interpreted (names, numbers,
     labels) is stripped.  It is a sequence of lists of str: a list, or for a
     file read without quotes (or with quotes only around whole cells, like an
-    R export) a :class:`~engine.data.csv_pandas.LineRows`, which keeps
+    R export) a :class:`~engine.data.csv_rows.LineRows`, which keeps
     the file's bytes and splits a row when it is asked for (``rows[i]``,
     ``rows[a:b]``, iteration, ``len``, ``==`` with a list of lists).
 
@@ -235,7 +235,7 @@ def read_csv(
     module), never decreasing, and once at the end; ``should_stop()``
     returning True raises InterruptedError.  A file of 256 KiB or more without
     quotes, or with quotes only around whole cells, keeps its rows as the
-    file's bytes (:class:`engine.data.csv_pandas.LineRows`).  Which path reads which file:
+    file's bytes (:class:`engine.data.csv_rows.LineRows`).  Which path reads which file:
     :mod:`engine.data.csv_reader`.
     """
     parsed = parse_csv(path, progress, should_stop)

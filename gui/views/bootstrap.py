@@ -37,9 +37,12 @@ def histogram(replicates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def title_of(test) -> str:
+    """Which test, the observed statistic, and the p-value with what it counts."""
     k = test.n_components
+    above = int(np.sum(np.asarray(test.replicates) >= test.statistic))
     return (f"{k} vs {k + 1} components: observed LRTS = {test.statistic:.4g}, "
-            f"p = {test.p_value:.3g} ({test.n_boot} bootstrap samples)")
+            f"p = {test.p_value:.3g} ({above} of {test.n_boot} bootstrap samples "
+            "reach it)")
 
 
 class BootstrapView(QWidget):
@@ -71,8 +74,10 @@ class BootstrapView(QWidget):
         self.plot.addItem(self.bars)
         self.observed = pg.InfiniteLine(
             angle=90, movable=False, pen=pg.mkPen(OBSERVED_PEN, width=2.5),
-            label="observed", labelOpts={"position": 0.9, "color": OBSERVED_PEN,
-                                         "anchors": [(1, 0), (1, 0)]})
+            label="observed", labelOpts={"position": 0.92, "color": OBSERVED_PEN,
+                                         "anchors": [(1, 0), (1, 0)],
+                                         # readable over a bar it crosses
+                                         "fill": pg.mkBrush(255, 255, 255, 210)})
         self.observed.setZValue(10)
         self.plot.addItem(self.observed)
         self.summary = QLabel()

@@ -74,8 +74,8 @@ class LRTController(QObject):
             # Which test is running: replicates count on over the tests.
             k = done // request.n_boot + 1
             self.view.set_progress_note(
-                f"Testing {k} vs {k + 1} components ({display_name(request.covariance_type)}"
-                f"): {done % request.n_boot} / {request.n_boot} bootstrap samples…")
+                f"Testing {k} vs {k + 1} components, {display_name(request.covariance_type)}"
+                f": {done % request.n_boot} / {request.n_boot} bootstrap samples…")
 
     def _on_test(self, test) -> None:
         self.view.add_test(test)

@@ -1,5 +1,5 @@
 """Where everything sits: panels on the left, the 2-D and 3-D views side by side
-above the convergence and selection views, the playback bar under them, notes in
+above the convergence, selection and Test K views, the playback bar under them, notes in
 the status bar; and the menus and the toolbar."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Long work off the GUI thread: EM fits, model-selection sweeps, file reading.
+"""Long work off the GUI thread: EM fits, model-selection sweeps, the bootstrap test
+for K, file reading.
 
 Every worker is a ``QObject`` moved to its own ``QThread`` and speaks the house
 contract (``docs/architecture.md``): signals ``snapshot(object)``,
@@ -31,6 +32,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from engine.em.fitting import fit_iter
 from engine.em.loop import FitError, FitSettings, Snapshot
 from engine.kernels.threads import single_threaded
+from engine.selection.bootstrap import LRTProgress, LRTResult, LRTTest, lrt_iter
 from engine.selection.sweep import Selection, select_iter
 
 
@@ -264,6 +266,48 @@ class SweepWorker(Worker):
         finally:
             sweep.close()
         return Selection.summarise(candidates, self._types, self._criterion, total)
+
+
+class LRTWorker(Worker):
+    """Runs ``engine.selection.bootstrap.lrt_iter``; each ``snapshot`` is one finished
+    ``LRTTest`` (its bootstrap statistics in ``replicates``).
+
+    ``progress`` counts replicates over the largest possible run, (max K - 1) x n_boot,
+    and jumps to the end when the sequence stops early (as mclust's progress bar).
+    ``finished`` carries the ``LRTResult`` (``cancelled`` when stopped: the engine
+    then ends its sequence with the tests done, so nothing is lost).
+    """
+
+    def __init__(self, X, covariance_type: str, max_components: int, n_boot: int,
+                 level: float = 0.05, seed: int | None = 0):
+        super().__init__()
+        self._X = X
+        self._args = (covariance_type, int(max_components), int(n_boot), float(level))
+        self._seed = seed
+
+    def work(self) -> LRTResult:
+        covariance_type, max_components, n_boot, level = self._args
+        total = (max_components - 1) * n_boot
+        self.progress.emit(0, total)
+        result = None
+        # n_processes=None: the replicates spread over every core on worker
+        # processes, so this thread only waits and the event loop keeps its core.
+        events = lrt_iter(self._X, covariance_type, max_components, n_boot, level,
+                          seed=self._seed, should_stop=lambda: self.control.stopped,
+                          n_processes=None)
+        try:
+            for event in events:
+                if isinstance(event, LRTProgress):
+                    self.progress.emit((event.n_components - 1) * n_boot + event.done, total)
+                elif isinstance(event, LRTTest):
+                    self.snapshot.emit(event)
+                elif isinstance(event, LRTResult):
+                    result = event
+        finally:
+            events.close()
+        if result is not None and not result.cancelled:
+            self.progress.emit(total, total)
+        return result
 
 
 class CallWorker(Worker):

@@ -10,11 +10,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from engine.selection.candidate import CRITERIA
 from gui.panels.structure_picker import StructurePicker
+from gui.panels.test_k_box import TestKBox
 from gui.structures import display_name
 
 SIGN_NOTE = "Lower is better (scikit-learn's sign; mclust shows the opposite)."
@@ -53,7 +56,17 @@ class SelectionPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        layout = QVBoxLayout(self)
+        # The sweep's box and the Test K box are taller than a small screen's tab:
+        # they scroll rather than set the whole window's minimum height.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        content = QWidget()
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(4, 4, 4, 4)
         box = QGroupBox("Model selection")
         form = QFormLayout(box)
@@ -108,6 +121,8 @@ class SelectionPanel(QWidget):
         self.result.setWordWrap(True)
         form.addRow(self.result)
         layout.addWidget(box)
+        self.test_k = TestKBox()
+        layout.addWidget(self.test_k)
         layout.addStretch(1)
 
         self.run_button.clicked.connect(self._request)
@@ -115,7 +130,19 @@ class SelectionPanel(QWidget):
         self.mclust_sign.toggled.connect(self._sign_toggled)
         self.criterion.currentIndexChanged.connect(
             lambda _: self.criterionChanged.emit(self.criterion_name()))
+        for spin in (self.k_from, self.k_to):
+            spin.valueChanged.connect(self._k_range_changed)
+        self.structures.changed.connect(
+            lambda: self.test_k.follow_ticks(self.structures.selected()))
+        self._k_range_changed()
         self.set_running(False)
+
+    def _k_range_changed(self) -> None:
+        self.test_k.set_max_components(max(self.k_from.value(), self.k_to.value()))
+
+    def set_best_structure(self, name: str | None) -> None:
+        """The structure of the sweep's best model: the Test K box's default."""
+        self.test_k.set_preferred(name, self.structures.selected())
 
     def criterion_name(self) -> str:
         return self.criterion.currentData()
@@ -129,6 +156,7 @@ class SelectionPanel(QWidget):
     def set_n_features(self, n_features: int) -> None:
         """Offer the structures for this data, all ticked (what mclust sweeps)."""
         self.structures.set_n_features(n_features)
+        self.test_k.set_structures(self.structures.applicable(), self.structures.selected())
 
     def _sign_toggled(self, enabled: bool) -> None:
         self.sign_note.setText(sign_note(enabled))

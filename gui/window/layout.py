@@ -1,5 +1,5 @@
 """Where everything sits: panels on the left, the 2-D and 3-D views side by side
-above the convergence and selection views, the playback bar under them, notes in
+above the convergence, selection and Test K views, the playback bar under them, notes in
 the status bar; and the menus and the toolbar."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from gui.panels.data_panel import DataPanel
 from gui.panels.fit_panel import FitPanel
 from gui.panels.playback_bar import PlaybackBar
 from gui.panels.selection_panel import ComparePanel, ModelSummary, SelectionPanel
+from gui.views.bootstrap import BootstrapView
 from gui.views.convergence import ConvergenceView
 from gui.views.plot2d import Plot2DView
 from gui.views.plot3d import Plot3DView
@@ -42,20 +43,22 @@ class Layout:
     plot3d: Plot3DView
     convergence: ConvergenceView
     selection_view: SelectionView
-    bottom_tabs: QTabWidget  # the convergence and selection views
+    bootstrap_view: BootstrapView  # the test for K's histograms
+    bottom_tabs: QTabWidget  # the convergence, selection and Test K views
     centre: QSplitter  # the views above the bottom tabs
     playback_bar: PlaybackBar
     display_note: QLabel  # how many points are shown (status bar)
     load_progress: QProgressBar  # a file being read (status bar)
 
     def show_bottom(self, widget: QWidget) -> None:
-        """Bring the convergence or the selection view to the front, with its share
-        of the height (the selection view's curves and table need more)."""
+        """Bring a bottom view to the front, with its share of the height (the
+        selection view's curves and table and the histograms need more)."""
         self.bottom_tabs.setCurrentWidget(widget)
 
     def _share_centre(self) -> None:
         total = sum(self.centre.sizes())
-        share = 0.5 if self.bottom_tabs.currentWidget() is self.selection_view else 1 / 3
+        tall = (self.selection_view, self.bootstrap_view)
+        share = 0.5 if self.bottom_tabs.currentWidget() in tall else 1 / 3
         self.centre.setSizes([round(total * (1 - share)), round(total * share)])
 
 
@@ -77,12 +80,14 @@ def build_layout(window: QMainWindow, pool) -> Layout:
 
     plot2d, plot3d = Plot2DView(), Plot3DView()
     convergence, selection_view = ConvergenceView(), SelectionView()
+    bootstrap_view = BootstrapView()
     views = QSplitter(Qt.Orientation.Horizontal)
     views.addWidget(plot2d)
     views.addWidget(plot3d)
     bottom_tabs = QTabWidget()
     bottom_tabs.addTab(convergence, "Convergence")
     bottom_tabs.addTab(selection_view, "Model selection")
+    bottom_tabs.addTab(bootstrap_view, "Test K")
     centre = QSplitter(Qt.Orientation.Vertical)
     centre.addWidget(views)
     centre.addWidget(bottom_tabs)
@@ -110,7 +115,8 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     window.statusBar().addPermanentWidget(display_note)
     window.statusBar().addPermanentWidget(load_progress)
     layout = Layout(data_panel, fit_panel, compare_panel, model_summary, selection_panel,
-                    controls, plot2d, plot3d, convergence, selection_view, bottom_tabs, centre,
+                    controls, plot2d, plot3d, convergence, selection_view, bootstrap_view,
+                    bottom_tabs, centre,
                     playback_bar, display_note, load_progress)
     bottom_tabs.currentChanged.connect(lambda _: layout._share_centre())
     return layout
@@ -125,6 +131,13 @@ def action(parent, text: str, slot, shortcut: str | None = None, tip: str = "") 
         made.setStatusTip(tip)
     made.triggered.connect(lambda *_: slot())
     return made
+
+
+def _show_test_k(layout: Layout) -> None:
+    """The menu's Test K…: the box that runs it and the tab that shows it."""
+    layout.controls.setCurrentWidget(layout.selection_panel)
+    layout.selection_panel.test_k.run_button.setFocus()
+    layout.show_bottom(layout.bootstrap_view)
 
 
 @dataclass
@@ -178,6 +191,9 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo) -> Action
     menu.addSeparator()
     menu.addAction(action(window, "&Model selection…",
                           lambda: layout.controls.setCurrentWidget(layout.selection_panel)))
+    menu.addAction(action(window, "&Test K…", lambda: _show_test_k(layout),
+                          tip="The bootstrap likelihood-ratio test for the number of "
+                              "components (its settings are on the Model selection tab)"))
 
     menu = window.menuBar().addMenu("&View")
     menu.addAction(action(window, "&Display cap…", files.ask_display_cap,

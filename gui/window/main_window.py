@@ -4,11 +4,12 @@
   the current model;
 * the widgets (``gui.window.layout``): panels ``data_panel``, ``fit_panel``,
   ``compare_panel``, ``model_summary``, ``selection_panel`` in the ``controls`` tabs;
-  views ``plot2d``, ``plot3d``, ``convergence``, ``selection_view`` (the last two in
-  ``bottom_tabs``); the ``playback_bar``; ``display_note`` in the status bar;
+  views ``plot2d``, ``plot3d``, ``convergence``, ``selection_view``, ``bootstrap_view``
+  (the last three in ``bottom_tabs``); the ``playback_bar``; ``display_note`` in the status bar;
   the menus' ``menu_actions``;
 * the controllers: ``frames`` (the 60 Hz frame timer, drawing), ``fit``, ``sweep``,
-  ``scores`` (the k-means comparison), ``files`` (exports, dialogs, About);
+  ``lrt`` (the bootstrap test for K), ``scores`` (the k-means comparison), ``files``
+  (exports, dialogs, About);
 * ``pool``, the worker threads (``gui.jobs.JobPool``).
 
 It never runs EM or O(n) numpy itself: snapshots arrive from a ``FitWorker`` and
@@ -29,6 +30,7 @@ from gui.window.file_actions import FileActions, window_image
 from gui.window.fit_controller import FitController
 from gui.window.frames import Drawn, FrameDrawer
 from gui.window.layout import build_layout, build_menus
+from gui.window.lrt_controller import LRTController
 from gui.window.scores import ModelScores
 from gui.window.session import DEFAULT_DISPLAY_CAP, Session
 from gui.window.sweep_controller import SweepController
@@ -38,6 +40,7 @@ class MainWindow(QMainWindow):
     fitFinished = Signal(object)  # FitOutcome
     fitFailed = Signal(str)
     sweepFinished = Signal(object)  # Selection
+    lrtFinished = Signal(object)  # LRTResult of a Test K (cancelled=True when stopped)
     exported = Signal(str)  # path of a file written
     errorShown = Signal(str, str)  # title, message of a message box just opened
     closed = Signal()  # the window has closed, every worker thread ended
@@ -58,6 +61,7 @@ class MainWindow(QMainWindow):
         self.selection_panel, self.controls = parts.selection_panel, parts.controls
         self.plot2d, self.plot3d = parts.plot2d, parts.plot3d
         self.convergence, self.selection_view = parts.convergence, parts.selection_view
+        self.bootstrap_view = parts.bootstrap_view
         self.bottom_tabs, self.playback_bar = parts.bottom_tabs, parts.playback_bar
         self.display_note = parts.display_note
 
@@ -70,6 +74,8 @@ class MainWindow(QMainWindow):
         self.sweep = SweepController(session, pool, self.fit, self.selection_panel,
                                      self.fit_panel, self.selection_view, self.convergence,
                                      self.frames, self.scores, self)
+        self.lrt = LRTController(session, pool, self.selection_panel.test_k,
+                                 self.bootstrap_view, self)
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
         self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo)
         self._wire()
@@ -82,9 +88,9 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
-        for part in (frames, fit, sweep, files):
+        for part in (frames, fit, sweep, self.lrt, files):
             part.status.connect(self.show_status)
-        for part in (fit, sweep, files):
+        for part in (fit, sweep, self.lrt, files):
             part.error.connect(self.show_error)
         session.modelChanged.connect(self._model_changed)
         session.displayRowsChanged.connect(
@@ -106,6 +112,10 @@ class MainWindow(QMainWindow):
         fit.failed.connect(self.fitFailed)
         sweep.runningChanged.connect(self._sweep_running)
         sweep.finished.connect(self.sweepFinished)
+        sweep.finished.connect(lambda selection: self.selection_panel.set_best_structure(
+            selection.best.covariance_type if selection.best is not None else None))
+        self.lrt.runningChanged.connect(self._lrt_running)
+        self.lrt.finished.connect(self.lrtFinished)
         self.selection_panel.mclustSignChanged.connect(self.model_summary.set_mclust_sign)
         self.playback_bar.seek.connect(frames.seek)
         self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
@@ -151,8 +161,16 @@ class MainWindow(QMainWindow):
         if running:
             self.selection_view.set_shown(None, None)  # the views now show this fit
             self.parts.show_bottom(self.convergence)
-        self.selection_panel.set_available(not running and self.data is not None
-                                           and not self.sweeping)
+        self._refresh_available()
+
+    def _refresh_available(self) -> None:
+        """One long job at a time: a fit, a sweep or a test for K (each would share
+        the cores with the others and the event loop)."""
+        data = self.data is not None
+        fitting, sweeping, testing = self.fitting, self.sweeping, self.lrt.running
+        self.fit_panel.set_available(data and not sweeping and not testing)
+        self.selection_panel.set_available(data and not fitting and not testing)
+        self.selection_panel.test_k.set_available(data and not fitting and not sweeping)
 
     def _fit_finished(self, outcome) -> None:
         self.scores.evaluate()
@@ -161,7 +179,12 @@ class MainWindow(QMainWindow):
     def _sweep_running(self, running: bool) -> None:
         if running:
             self.parts.show_bottom(self.selection_view)
-        self.fit_panel.set_available(not running and self.data is not None)
+        self._refresh_available()
+
+    def _lrt_running(self, running: bool) -> None:
+        if running:
+            self.parts.show_bottom(self.bootstrap_view)
+        self._refresh_available()
 
     # ------------------------------------------------------------------ messages
     def show_status(self, text: str, timeout_ms: int = 0) -> None:
@@ -197,6 +220,7 @@ class MainWindow(QMainWindow):
     def set_data(self, payload: DataPayload) -> None:
         self.fit.cancel()
         self.sweep.abandon()
+        self.lrt.abandon()
         self.session.set_data(payload)
         self.convergence.reset()
         self.selection_view.reset()
@@ -205,8 +229,7 @@ class MainWindow(QMainWindow):
         n_features = payload.X.shape[1]
         self.fit_panel.set_n_features(n_features)
         self.selection_panel.set_n_features(n_features)
-        self.selection_panel.set_available(True)
-        self.fit_panel.set_available(True)
+        self._refresh_available()
         self.compare_panel.set_scores(None)
         self.setWindowTitle(f"GMM Studio: {payload.source}")
 

@@ -115,9 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"])
     fit.add_argument(
         "--init",
-        default=SWEEP_INIT,
+        default=None,
         choices=list(INIT_METHODS),
-        help=f"the start (default {SWEEP_INIT}: mclust's tree; with --n-init > 1 the other "
+        help=f"the start (default: {SWEEP_INIT}, mclust's tree, which serves every K of a "
+        "sweep; kmeans for one model alone; with --n-init > 1 the other "
         "starts are screened k-means ones)",
     )
     fit.add_argument("--n-init", type=int, default=SWEEP_N_INIT)
@@ -211,10 +212,14 @@ def command_generate(args) -> int:
     return 0
 
 
-def _settings(args):
+def _settings(args, one_model: bool):
+    """The fit's settings; the start by default: the hierarchical tree for a sweep (one
+    tree serves every K), k-means for a single model (the tree costs O(n^2))."""
     from engine.em.loop import FitSettings
+    from engine.selection.sweep import SWEEP_INIT
 
-    kwargs = {"init": args.init, "n_init": args.n_init, "random_state": args.seed}
+    init = args.init or ("kmeans" if one_model else SWEEP_INIT)
+    kwargs = {"init": init, "n_init": args.n_init, "random_state": args.seed}
     for name in ("max_iter", "tol", "reg_covar"):
         value = getattr(args, name)
         if value is not None:
@@ -362,7 +367,8 @@ def command_fit(args) -> int:
 
     ks = parse_components(args.components)
     requested_types = parse_covariance(args.covariance)
-    settings = _settings(args)
+    one_model = len(ks) == 1 and requested_types is not None and len(requested_types) == 1
+    settings = _settings(args, one_model)
     table, X, feature_names, label_column = load_features(args)
     true = table.labels(label_column) if label_column else None
     cov_types = requested_types or list(structures_for(X.shape[1]))

@@ -7,30 +7,9 @@ import stat
 
 import numpy as np
 import pytest
+from data_files import error_of, make_file
 
 from engine.data.tables import DataError, Table, read_csv
-
-
-def make_file(tmp_path, content, name="data.csv"):
-    path = tmp_path / name
-    if isinstance(content, str):
-        path.write_bytes(content.encode("utf-8"))
-    else:
-        path.write_bytes(content)
-    return path
-
-
-def error_of(call, *args, **kwargs) -> str:
-    with pytest.raises(DataError) as info:
-        call(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
-
-
-def leftovers(directory) -> list[str]:
-    return sorted(name for name in os.listdir(directory) if name.endswith(".tmp"))
-
 
 # --- reading: shapes of files -------------------------------------------------------------
 

@@ -8,31 +8,10 @@ import stat
 
 import numpy as np
 import pytest
+from data_files import error_of, leftovers, make_file
 
 from engine.data.tables import DataError, Table, read_csv
 from engine.data.writers import read_json, write_array_csv, write_json_atomic, write_labeled_csv
-
-
-def make_file(tmp_path, content, name="data.csv"):
-    path = tmp_path / name
-    if isinstance(content, str):
-        path.write_bytes(content.encode("utf-8"))
-    else:
-        path.write_bytes(content)
-    return path
-
-
-def error_of(call, *args, **kwargs) -> str:
-    with pytest.raises(DataError) as info:
-        call(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
-
-
-def leftovers(directory) -> list[str]:
-    return sorted(name for name in os.listdir(directory) if name.endswith(".tmp"))
-
 
 # --- labeled output -----------------------------------------------------------------------
 

@@ -11,8 +11,15 @@ import os
 import sys
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QGuiApplication, QSurfaceFormat
+
+# The property tests draw the same examples on every run of `make test` (CI must not
+# fail on a lucky draw); HYPOTHESIS_PROFILE=explore draws new ones each run.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # pyqtgraph compiles its shaders once per process and caches the program ids; without
 # shared contexts a second GLViewWidget uses ids from another context and draws

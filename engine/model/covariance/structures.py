@@ -134,13 +134,17 @@ class _Constrained(Structure):
         raise NotImplementedError
 
     def estimate(self, scatter, resp_sum, reg_covar, previous=None):
-        # A zero scatter (a component on one repeated point, possible only with
-        # reg_covar = 0) makes the constrained M-steps' logs infinite: that is a
-        # singular covariance, reported as one rather than as numpy warnings.
+        # A scatter without volume (a component on one repeated point, or on fewer
+        # points than features, possible only with reg_covar = 0) makes the
+        # constrained M-steps' logs infinite or their factorisations fail: that is
+        # a singular covariance, reported as one rather than as numpy's errors.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            covariances = self._m_step(
-                _regularised(scatter, resp_sum, reg_covar), resp_sum, previous
-            )
+            try:
+                covariances = self._m_step(
+                    _regularised(scatter, resp_sum, reg_covar), resp_sum, previous
+                )
+            except np.linalg.LinAlgError:  # a scatter with no volume (fewer points than d)
+                raise SingularCovarianceError(None, reg_covar) from None
         if not (np.all(np.isfinite(covariances)) and np.all(_diagonals(covariances) > 0)):
             raise SingularCovarianceError(None, reg_covar)
         return covariances

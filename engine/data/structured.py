@@ -97,8 +97,10 @@ def random_structured_covariances(
         rotations = np.ones((draws, 1, 1))
     elif d == 2:
         # Haar angles near 0 or 90 degrees would look axis-aligned (then BIC rightly
-        # prefers the I orientation): draw them between 20 and 70 degrees.
-        angles = np.radians(rng.uniform(20.0, 70.0, size=draws))
+        # prefers the I orientation): the first is drawn between 20 and 70 degrees;
+        # variable orientations then turn by 180 / K degrees each, since nearly
+        # parallel ones would let a shared orientation fit as well.
+        angles = np.radians(rng.uniform(20.0, 70.0) + 180.0 / draws * np.arange(draws))
         cos, sin = np.cos(angles), np.sin(angles)
         rotations = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)
     else:

@@ -14,7 +14,8 @@ initial covariances are those of the initial clusters.
 * ``hierarchical``: mclust's default start, model-based agglomerative
   hierarchical clustering (VVV criterion on SVD-scaled data,
   :mod:`engine.em.hierarchical`), deterministic; one tree per data set serves
-  every K of a sweep (it is cached here, keyed by the data's bytes).
+  every K of a sweep (it is cached here, keyed by the data's bytes).  With one
+  feature, quantile classes, as mclust does.
 * given parameters: see :func:`mixture_from_parameters`.
 """
 
@@ -100,6 +101,17 @@ def _hierarchical_tree(X: np.ndarray) -> Tree:
     return tree
 
 
+def _quantile_labels(x: np.ndarray, n_components: int) -> np.ndarray:
+    """Classes between the K-quantiles of x (n,): mclust's start for one feature (qclass).
+
+    On one feature the tree merges repeated values first, and its classes would
+    start components on a single repeated value (collapsed at once); mclust
+    starts one-feature models from quantile classes for that reason.
+    """
+    cuts = np.quantile(x, np.linspace(0.0, 1.0, n_components + 1)[1:-1])
+    return np.searchsorted(cuts, x, side="right")
+
+
 def initial_labels(
     X: np.ndarray,
     n_components: int,
@@ -118,6 +130,8 @@ def initial_labels(
         seeds = kmeans_plusplus(sample, n_components, np.random.default_rng(seed))
         return _nearest_seed_labels(X, seeds, chunk_size)
     if method == "hierarchical":
+        if X.shape[1] == 1:
+            return _quantile_labels(X[:, 0], n_components)
         return _hierarchical_tree(X).labels(n_components)
     if method == "random-from-data":
         distinct = np.unique(_subsample(X, 10 * _KMEANS_MAX_ROWS, rng), axis=0)

@@ -130,3 +130,14 @@ def test_bic_recovers_the_structure_and_k_of_a_well_separated_sample(name):
     ds = make_random_mixture(500, 2, 3, separation=3.0, seed=11, structure=name)
     selection = select(ds.X, [2, 3, 4], MULTIVARIATE, FitSettings(n_init=2), n_processes=1)
     assert (selection.best.covariance_type, selection.best.n_components) == (name, 3)
+
+
+def test_one_feature_starts_from_quantile_classes_not_from_repeated_values():
+    """mclust's qclass: on one rounded feature the tree would start a component on a
+    single repeated value (collapsed at once, 'spurious'); quantile classes do not."""
+    rng = np.random.default_rng(5)
+    x = np.round(np.concatenate([rng.normal(2.0, 0.3, 120), rng.normal(4.4, 0.4, 160)]), 1)
+    selection = select(x[:, None], [1, 2, 3], ["E", "V"], n_processes=1)
+    by_key = {(c.covariance_type, c.n_components): c for c in selection.candidates}
+    assert by_key[("V", 2)].status == "ok", by_key[("V", 2)].reason
+    assert (selection.best.n_components, selection.best.status) == (2, "ok")

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.kernels import estep
+from engine.kernels import direct, estep
+from engine.kernels.direct import DIRECT_MAX_VALUES
 from engine.kernels.plan import make_plan
 from engine.model.covariance import Structure, check_covariance_type, structure_of
 
@@ -147,11 +148,21 @@ class Mixture:
     # ------------------------------------------------------------------ densities
     def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
         """log w_k + log N(x_i | mu_k, Sigma_k); X (n, d) float64 -> (n, K)."""
+        layout = self.structure.layout
+        if X.shape[0] * self.n_components <= DIRECT_MAX_VALUES:
+            # The E-step's own arithmetic on small data, so that a fit's reported
+            # log-likelihood and score(X) agree to the last bits.
+            with np.errstate(divide="ignore"):  # a zero weight is -inf, as below
+                log_weights = np.log(self.weights)
+            log_prob, _ = direct.weighted_log_prob(
+                X, self.means, self.precisions_cholesky, log_weights, layout
+            )
+            return log_prob.T
         # The kernel expands each quadratic form about a centre near the means (one
         # matrix product for all components), as accurate as evaluating each
         # component about its own mean; see engine.kernels.plan.
         no_weights = np.zeros(self.n_components)
-        plan = make_plan(self.means, self.precisions_cholesky, no_weights, self.structure.layout)
+        plan = make_plan(self.means, self.precisions_cholesky, no_weights, layout)
         return estep.log_prob(X, plan) + np.log(self.weights)
 
     def _check_X(self, X) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from engine.em.data_checks import check_rows_for_structure, check_value_range
 from engine.em.loop import FitError, FitResult, FitSettings, Snapshot, em_steps, run_to_end
 from engine.em.starts import initial_mixture
 from engine.model.covariance import SingularCovarianceError
@@ -130,6 +131,10 @@ def fit_iter(
     """
     settings = (settings or FitSettings()).validate()
     X = as_float_matrix(X)
+    check_value_range(X)
+    check_rows_for_structure(
+        X.shape[0], X.shape[1], settings.covariance_type, settings.n_components
+    )
     settings = absolute_settings(X, settings)
     if start is not None:
         if start.n_features != X.shape[1]:

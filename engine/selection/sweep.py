@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from engine.em.data_checks import check_sweep_data
 from engine.em.loop import FitSettings
 from engine.model.covariance import COVARIANCE_TYPES
 from engine.model.mixture import as_float_matrix
@@ -95,6 +96,7 @@ def select_iter(
     n_processes : processes to fit on; None: chosen from the data's size and the cores
     """
     X = as_float_matrix(X)
+    check_sweep_data(X)
     settings = sweep_settings(settings).validate()
     ks = sorted({int(k) for k in n_components})
     if not ks or ks[0] < 1:

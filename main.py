@@ -354,14 +354,14 @@ def lrt_table(result, n_boot: int) -> str:
     return "\n".join(lines)
 
 
-def _checked_data(args, X, feature_names) -> list[str]:
+def _checked_data(args, X, feature_names, ks=(1,)) -> list[str]:
     """Refuse data no fit can use (one line naming the file); else notes on what is
     degenerate but fittable (constant or dependent columns, repeated rows)."""
     from engine.em.data_checks import check_sweep_data, data_notes
     from engine.em.loop import FitError
 
     try:
-        check_sweep_data(X, feature_names)
+        check_sweep_data(X, feature_names, ks)
     except FitError as err:
         raise UsageError(f"{args.data}: {err}") from None
     return data_notes(X, feature_names)
@@ -380,7 +380,7 @@ def command_fit(args) -> int:
     table, X, feature_names, label_column = load_features(args)
     true = table.labels(label_column) if label_column else None
     cov_types = requested_types or list(structures_for(X.shape[1]))
-    for note in _checked_data(args, X, feature_names):
+    for note in _checked_data(args, X, feature_names, ks):
         print(f"note: {note}")
 
     total = len(ks) * len(cov_types)

@@ -3,10 +3,10 @@
 Three classes of data end in nonsense or in numpy's overflow warnings if EM is
 let loose on them, so they are refused at once with a :class:`FitError`:
 
-* values whose squares leave float64 (beyond +-1e150: a variance, a scatter or a
-  Mahalanobis distance overflows) and columns that vary by so little that their
-  variance underflows (a spread below 1e-150): a rescaling by a power of ten
-  fixes both, and the message says so;
+* values whose squares come near float64's limits (beyond +-1e100: a scatter
+  summed over rows, or an M-step's product of two, overflows) and columns that
+  vary by so little that their variance comes near underflow (a spread below
+  1e-100): a rescaling by a power of ten fixes both, and the message says so;
 * a full covariance (the quadratic layouts: EEE, VEE, ..., VVV) in d dimensions
   from n <= d rows: it is singular whatever the start, and at d in the
   thousands merely building it takes minutes;
@@ -25,10 +25,16 @@ import numpy as np
 from engine.em.loop import FitError
 from engine.model.covariance import structure_of
 
-# |x| above this: x**2 summed over rows and features overflows float64 (1.8e308).
-LARGEST_VALUE = 1e150
-# A column's spread (max - min) above 0 but below this: its variance underflows.
-SMALLEST_SPREAD = 1e-150
+# |x| above this leaves too little room for x**2 summed over rows, features and the
+# products of the M-steps below float64's 1.8e308 (1e150 still overflowed in EVV).
+LARGEST_VALUE = 1e100
+# A column's spread (max - min) above 0 but below this: its variance (and the
+# relative reg_covar, 1e-6 of it) comes too near float64's smallest normal, 2.2e-308.
+SMALLEST_SPREAD = 1e-100
+
+# Spreads further apart than this (variances 1e16 apart, float64's precision):
+# a full covariance's small directions drown in the rounding of its large ones.
+SCALE_RATIO_NOTE = 1e8
 
 SPHERICAL_AND_DIAGONAL = "EII, VII, EEI, VEI, EVI, VVI"
 
@@ -49,8 +55,9 @@ def check_value_range(X: np.ndarray, names: Sequence[str] | None = None) -> None
         row = int(np.argmax(np.abs(X[:, j])))
         raise FitError(
             f"{_feature(j, names)} holds {X[row, j]:.3g} (row {row + 1}): values beyond "
-            f"+-{LARGEST_VALUE:.0e} overflow float64 when squared; divide the column by a "
-            "power of ten"
+            f"+-{LARGEST_VALUE:.0e} are refused: their squares, summed over the rows, leave "
+            "too little room below float64's largest number (1.8e308); divide the column "
+            "by a power of ten"
         )
     spread = X.max(axis=0) - X.min(axis=0)
     tiny = (spread > 0) & (spread < SMALLEST_SPREAD)
@@ -58,8 +65,8 @@ def check_value_range(X: np.ndarray, names: Sequence[str] | None = None) -> None
         j = int(np.flatnonzero(tiny)[0])
         raise FitError(
             f"{_feature(j, names)} varies by only {spread[j]:.3g}: a spread below "
-            f"{SMALLEST_SPREAD:.0e} underflows float64 when squared; multiply the column "
-            "by a power of ten"
+            f"{SMALLEST_SPREAD:.0e} is refused: its variance leaves too little room above "
+            "float64's smallest number (2.2e-308); multiply the column by a power of ten"
         )
 
 
@@ -86,10 +93,15 @@ def check_rows_for_structure(
         )
 
 
-def check_sweep_data(X: np.ndarray, names: Sequence[str] | None = None) -> None:
+def check_sweep_data(
+    X: np.ndarray, names: Sequence[str] | None = None, n_components: Sequence[int] = (1,)
+) -> None:
     """Refuse data on which no candidate of a sweep can be eligible, before any fit.
 
     X : ndarray of shape (n, d), finite float64
+    n_components : the sweep's numbers of components; when even the smallest K
+        leaves fewer than d + 1 rows per component, every candidate would be judged
+        spurious.  (Fewer rows than K is left to the fits, which say so per candidate.)
     """
     check_value_range(X, names)
     n_samples, n_features = X.shape
@@ -103,6 +115,14 @@ def check_sweep_data(X: np.ndarray, names: Sequence[str] | None = None) -> None:
             f"spurious whatever its structure (the spherical and diagonal ones, "
             f"{SPHERICAL_AND_DIAGONAL}, too); use at most {max(n_samples - 1, 1)} "
             "feature(s), or more rows"
+        )
+    smallest = min(n_components, default=1)
+    needed = smallest * (n_features + 1)
+    if smallest <= n_samples < needed:
+        raise FitError(
+            f"{n_samples} rows cannot support {smallest} components of {n_features} "
+            f"feature(s): a component of fewer than d + 1 = {n_features + 1} rows is judged "
+            f"spurious, so {needed} rows are needed; ask for fewer components"
         )
     if not np.any(X != X[0]):
         point = ", ".join(f"{v:.6g}" for v in X[0])
@@ -142,6 +162,16 @@ def data_notes(X: np.ndarray, names: Sequence[str] | None = None) -> list[str]:
                 f"the {varying.size} varying columns are linearly dependent (rank {rank}): "
                 "every covariance is flat along "
                 f"{varying.size - rank} direction(s), held positive by reg_covar"
+            )
+    if varying.size > 1:
+        widest, narrowest = varying[np.argmax(spread[varying])], varying[np.argmin(spread[varying])]
+        ratio = spread[widest] / spread[narrowest]
+        if ratio > SCALE_RATIO_NOTE:
+            notes.append(
+                f"{_feature(widest, names)} spreads {ratio:.1e} times as wide as "
+                f"{_feature(narrowest, names)}: float64 cannot hold both in one full "
+                "covariance, so ellipsoidal candidates may come out singular; "
+                "standardising the columns avoids it"
             )
     distinct_rows = np.unique(X, axis=0).shape[0]
     if distinct_rows < n_samples:

@@ -96,11 +96,11 @@ def select_iter(
     n_processes : processes to fit on; None: chosen from the data's size and the cores
     """
     X = as_float_matrix(X)
-    check_sweep_data(X)
     settings = sweep_settings(settings).validate()
     ks = sorted({int(k) for k in n_components})
     if not ks or ks[0] < 1:
         raise ValueError(f"the numbers of components must be >= 1; got {list(n_components)}")
+    check_sweep_data(X, n_components=ks)
     for cov_type in covariance_types:
         replace(settings, covariance_type=cov_type).validate()  # a bad type fails here, early
     data_variance = X.var(axis=0)

@@ -67,6 +67,10 @@ def _geometric_mean(b: np.ndarray) -> np.ndarray:
 
 def _polar(f: np.ndarray) -> np.ndarray:
     """The orthogonal D maximising tr(D^T F): U V^T from the SVD F = U S V^T."""
+    if not np.isfinite(f).all():
+        # LAPACK's SVD can loop for minutes on inf / NaN; the caller's guard
+        # (engine.em.loop.guarded_arithmetic) reports a numerically singular fit.
+        raise np.linalg.LinAlgError("the orientation's update is not finite")
     u, _, vt = np.linalg.svd(f)
     return u @ vt
 

@@ -359,8 +359,22 @@ def lrt_table(result, n_boot: int) -> str:
     return "\n".join(lines)
 
 
+def _checked_data(args, X, feature_names, ks=(1,)) -> list[str]:
+    """Refuse data no fit can use (one line naming the file); else notes on what is
+    degenerate but fittable (constant or dependent columns, repeated rows)."""
+    from engine.em.data_checks import check_sweep_data, data_notes
+    from engine.em.loop import FitError
+
+    try:
+        check_sweep_data(X, feature_names, ks)
+    except FitError as err:
+        raise UsageError(f"{args.data}: {err}") from None
+    return data_notes(X, feature_names)
+
+
 def command_fit(args) -> int:
     from engine.data import writers
+    from engine.em.loop import FitError
     from engine.model.covariance import structures_for
     from engine.selection.report import model_json
     from engine.selection.sweep import Selection, select_iter
@@ -372,17 +386,22 @@ def command_fit(args) -> int:
     table, X, feature_names, label_column = load_features(args)
     true = table.labels(label_column) if label_column else None
     cov_types = requested_types or list(structures_for(X.shape[1]))
+    for note in _checked_data(args, X, feature_names, ks):
+        print(f"note: {note}")
 
     total = len(ks) * len(cov_types)
     candidates = []
-    for candidate in select_iter(X, ks, cov_types, settings, n_processes=args.processes):
-        candidates.append(candidate)
-        if total > 1:
-            print(
-                f"  [{len(candidates)}/{total}] K={candidate.n_components} "
-                f"{candidate.covariance_type}: {candidate.status}",
-                file=sys.stderr,
-            )
+    try:
+        for candidate in select_iter(X, ks, cov_types, settings, n_processes=args.processes):
+            candidates.append(candidate)
+            if total > 1:
+                print(
+                    f"  [{len(candidates)}/{total}] K={candidate.n_components} "
+                    f"{candidate.covariance_type}: {candidate.status}",
+                    file=sys.stderr,
+                )
+    except FitError as err:
+        raise UsageError(f"{args.data}: {err}") from None
     selection = Selection.summarise(candidates, cov_types, args.criterion, total)
     candidates, best = selection.candidates, selection.best
     if all(c.status == "failed" for c in candidates):
@@ -420,7 +439,9 @@ def command_lrt(args) -> int:
         raise UsageError("--max-components: at least 2 (the smallest test is 1 vs 2)")
     if not 0 < args.level < 1:
         raise UsageError(f"--level {args.level}: expected a number between 0 and 1")
-    _, X, _, _ = load_features(args)
+    _, X, feature_names, _ = load_features(args)
+    for note in _checked_data(args, X, feature_names):
+        print(f"note: {note}")
     result = None
     events = lrt_iter(
         X,

@@ -12,7 +12,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from engine.em.loop import FitError, FitResult, FitSettings, Snapshot, em_steps, run_to_end
+from engine.em.data_checks import check_rows_for_structure, check_value_range
+from engine.em.loop import (
+    FitError,
+    FitResult,
+    FitSettings,
+    Snapshot,
+    em_steps,
+    guarded_arithmetic,
+    run_to_end,
+)
 from engine.em.starts import initial_mixture
 from engine.model.covariance import SingularCovarianceError
 from engine.model.mixture import Mixture, as_float_matrix
@@ -20,16 +29,17 @@ from engine.model.mixture import Mixture, as_float_matrix
 
 def _start(X: np.ndarray, settings: FitSettings, random_state, feature_scale=None) -> Mixture:
     try:
-        return initial_mixture(
-            X,
-            settings.n_components,
-            settings.covariance_type,
-            settings.init,
-            settings.reg_covar,
-            random_state,
-            settings.chunk_size,
-            feature_scale,
-        )
+        with guarded_arithmetic("at initialisation", settings.reg_covar):
+            return initial_mixture(
+                X,
+                settings.n_components,
+                settings.covariance_type,
+                settings.init,
+                settings.reg_covar,
+                random_state,
+                settings.chunk_size,
+                feature_scale,
+            )
     except SingularCovarianceError as err:
         raise FitError(f"at initialisation, {err}") from None
 
@@ -130,6 +140,10 @@ def fit_iter(
     """
     settings = (settings or FitSettings()).validate()
     X = as_float_matrix(X)
+    check_value_range(X)
+    check_rows_for_structure(
+        X.shape[0], X.shape[1], settings.covariance_type, settings.n_components
+    )
     settings = absolute_settings(X, settings)
     if start is not None:
         if start.n_features != X.shape[1]:

@@ -21,6 +21,7 @@ it on real data, and then model selection picks the wrong model.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -170,6 +171,28 @@ def has_converged(previous: float, current: float, tol: float, before: float | N
     return change * rate / (1.0 - rate) <= scale
 
 
+@contextmanager
+def guarded_arithmetic(where: str, reg_covar: float):
+    """Run one step of a fit with numpy's floating-point faults raised as a FitError.
+
+    A NaN, an infinity or a division by zero inside a step means a covariance
+    is numerically singular (features on scales float64 cannot hold together,
+    1e-12 and 1e12 say, collinear data with a tiny ``reg_covar``): the fit
+    cannot go on, and saying so beats printing numpy's warnings and carrying
+    NaN on.  Underflow stays silent (exp of very negative log-densities is 0,
+    as intended).  The guard never spans a ``yield``: numpy's error state is a
+    context variable, and the consumer's code between snapshots keeps its own.
+    """
+    try:
+        with np.errstate(divide="raise", over="raise", invalid="raise"):
+            yield
+    except (FloatingPointError, np.linalg.LinAlgError) as err:
+        raise FitError(
+            f"{where}, a covariance is numerically singular ({err}); features on very "
+            f"different scales need standardising, or increase reg_covar (now {reg_covar:g})"
+        ) from None
+
+
 def em_steps(
     X: np.ndarray,
     start: Mixture,
@@ -195,7 +218,8 @@ def em_steps(
     events: list[str] = []
     iteration = 0
     while True:
-        result = e_step_pass(X, mixture, chunk_size, display_rows)
+        with guarded_arithmetic(f"at iteration {iteration}", reg_covar):
+            result = e_step_pass(X, mixture, chunk_size, display_rows)
         mean_ll = result.total_log_likelihood / n_samples
         if not np.isfinite(mean_ll):
             raise FitError(
@@ -234,7 +258,10 @@ def em_steps(
         if stop_reason is not None:
             return
         try:
-            mixture, events = m_step(result.stats, mixture.covariance_type, reg_covar, mixture)
+            with guarded_arithmetic(f"at iteration {iteration + 1}", reg_covar):
+                mixture, events = m_step(
+                    result.stats, mixture.covariance_type, reg_covar, mixture
+                )
         except SingularCovarianceError as err:
             raise FitError(f"at iteration {iteration + 1}, {err}") from None
         before, previous = previous, mean_ll
@@ -257,6 +284,7 @@ __all__ = [
     "FitSettings",
     "Snapshot",
     "em_steps",
+    "guarded_arithmetic",
     "has_converged",
     "run_to_end",
 ]

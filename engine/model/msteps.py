@@ -67,6 +67,10 @@ def _geometric_mean(b: np.ndarray) -> np.ndarray:
 
 def _polar(f: np.ndarray) -> np.ndarray:
     """The orthogonal D maximising tr(D^T F): U V^T from the SVD F = U S V^T."""
+    if not np.isfinite(f).all():
+        # LAPACK's SVD can loop for minutes on inf / NaN; the caller's guard
+        # (engine.em.loop.guarded_arithmetic) reports a numerically singular fit.
+        raise np.linalg.LinAlgError("the orientation's update is not finite")
     u, _, vt = np.linalg.svd(f)
     return u @ vt
 
@@ -143,25 +147,33 @@ def _vei(w: np.ndarray, n: np.ndarray, previous_b, tol: float, max_iter: int):
     A | lambda: A proportional to sum_k w_k / lambda_k, scaled to det 1.
     lambda | A: lambda_k = sum_j (w_kj / a_j) / (n_k d).
     Returns (b (K, d), inner iterations).
+
+    The alternation runs on the axes rescaled to EEI's variances ``c`` (the problem
+    is equivariant: b for w / c is b / c): on axes of very different scales
+    (1e-100 and 1e100) w_kj / lambda_k underflows to 0 otherwise.  Q is computed on
+    the original axes, so the stopping rule does not depend on the rescaling.
     """
     d = w.shape[1]
+    c = w.sum(axis=0) / n.sum()
+    unit = w / c
     if previous_b is None:
-        lam, a = w.sum(axis=1) / (n * d), np.ones(d)
+        lam, a = unit.sum(axis=1) / (n * d), np.ones(d)
     else:
-        lam = _geometric_mean(previous_b)
+        unit_b = previous_b / c
+        lam = _geometric_mean(unit_b)
         # Under the constraint every row / lambda_k is the same A; averaging the logs
         # only absorbs rounding.
-        a = np.exp((np.log(previous_b) - np.log(lam)[:, None]).mean(axis=0))
+        a = np.exp((np.log(unit_b) - np.log(lam)[:, None]).mean(axis=0))
 
     def step():
         nonlocal lam, a
-        s = (w / lam[:, None]).sum(axis=0)
+        s = (unit / lam[:, None]).sum(axis=0)
         a = s / _geometric_mean(s)
-        lam = (w / a).sum(axis=1) / (n * d)
-        return _q_diag(w, n, lam[:, None] * a)
+        lam = (unit / a).sum(axis=1) / (n * d)
+        return _q_diag(w, n, lam[:, None] * a * c)
 
-    iterations = _ascend(step, _q_diag(w, n, lam[:, None] * a), tol, max_iter)
-    return lam[:, None] * a, iterations
+    iterations = _ascend(step, _q_diag(w, n, lam[:, None] * a * c), tol, max_iter)
+    return lam[:, None] * a * c, iterations
 
 
 # --------------------------------------------------------------------------- spherical, diagonal
@@ -224,7 +236,8 @@ def m_step_evv(scatter, resp_sum, previous=None, tol=DEFAULT_TOL, max_iter=DEFAU
     lambda = sum_k g_k / n."""
     w, n = _inputs(scatter, resp_sum, 3)
     g = np.exp(_logdet(w) / w.shape[1])
-    return (g.sum() / n.sum()) * w / g[:, None, None]
+    # W_k / g_k first: it is of order 1, where lambda * W_k can overflow on huge values.
+    return (g.sum() / n.sum()) * (w / g[:, None, None])
 
 
 def _rotate(vectors: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -327,7 +340,11 @@ def _shared_orientation(w, n, previous, tol, max_iter, diagonal):
     alpha = np.linalg.eigvalsh(w)[:, -1]
 
     def axes_scatter(d_mat):   # diag(D^T W_k D), (K, d)
-        return np.einsum("ij,kil,lj->kj", d_mat, w, d_mat)
+        c = np.einsum("ij,kil,lj->kj", d_mat, w, d_mat)
+        # Positive in exact arithmetic (W_k is regularised); on features of scales
+        # far apart (1e-99 and 1e99) rounding in the huge entries can leave a small
+        # one <= 0, and log(b) then is NaN: hold it at the smallest positive number.
+        return np.maximum(c, np.finfo(float).tiny)
 
     c = axes_scatter(d_mat)
     b = diagonal(c, n)

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from engine.em.data_checks import check_sweep_data
 from engine.em.fitting import fit_iter
 from engine.em.loop import FitError, FitSettings, run_to_end
 from engine.kernels.threads import available_cores, blas_single_thread, single_threaded
@@ -299,6 +300,7 @@ def lrt_iter(
         raise ValueError(f"n_boot must be an integer >= 1; got {n_boot}")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1; got {level}")
+    check_sweep_data(X)
     entropy = np.random.SeedSequence(seed).entropy
     n_processes = available_cores() if n_processes is None else max(1, int(n_processes))
     n, variance = X.shape[0], X.var(axis=0)

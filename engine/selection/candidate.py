@@ -131,9 +131,13 @@ def _oblique_collapse_reason(full: np.ndarray, reg: float, X: np.ndarray) -> str
     full : ndarray of shape (K, d, d)
     X : ndarray of shape (n, d)
     """
+    if X.shape[0] < 2:
+        return ""  # no spread to collapse against (np.cov would divide by zero)
     data_cov = np.atleast_2d(np.cov(X, rowvar=False))
     eigvals, eigvecs = np.linalg.eigh(data_cov)
     keep = eigvals > 1e-10 * max(eigvals.max(), np.finfo(float).tiny)
+    if not keep.any():
+        return ""  # the data are one point: no direction in which they vary
     whitening = eigvecs[:, keep] / np.sqrt(eigvals[keep])  # (d, r)
     identity = np.eye(full.shape[1])
     for k, cov in enumerate(full):

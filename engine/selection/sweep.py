@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from engine.em.data_checks import check_sweep_data
 from engine.em.loop import FitSettings
 from engine.model.covariance import COVARIANCE_TYPES
 from engine.model.mixture import as_float_matrix
@@ -99,6 +100,7 @@ def select_iter(
     ks = sorted({int(k) for k in n_components})
     if not ks or ks[0] < 1:
         raise ValueError(f"the numbers of components must be >= 1; got {list(n_components)}")
+    check_sweep_data(X, n_components=ks)
     for cov_type in covariance_types:
         replace(settings, covariance_type=cov_type).validate()  # a bad type fails here, early
     data_variance = X.var(axis=0)

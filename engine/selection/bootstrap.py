@@ -35,9 +35,9 @@ given mclust runs every test instead of stopping at the first not significant).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
@@ -55,7 +55,7 @@ from engine.selection.candidate import (
     degeneracy_reason,
     fit_candidate,
 )
-from engine.selection.pool import _context
+from engine.selection.pool import _context, results_as_completed
 from engine.selection.sweep import sweep_settings
 
 MAX_COMPONENTS = 9  # mclust's default G = 1:9, tests 1 vs 2 ... 8 vs 9
@@ -236,7 +236,7 @@ def _start_pool(n_processes: int, stack: ExitStack) -> ProcessPoolExecutor:
     return pool
 
 
-def _replicates(pool, job, indices, should_stop) -> Iterator:
+def _replicates(pool, job, indices, should_stop, n_processes: int = 1) -> Iterator:
     """(b, statistic, repaired) for b in ``indices``, in this process or on ``pool``.
 
     If a worker dies (killed for memory, say), the replicates not yet done run here.
@@ -248,23 +248,11 @@ def _replicates(pool, job, indices, should_stop) -> Iterator:
                     raise SweepCancelled
                 yield (b, *replicate(*job, b, should_stop))
         return
-    left, pending = list(indices), set()
-    try:
-        futures = {pool.submit(_replicate_job, *job, b): b for b in indices}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for future in done:
-                result = future.result()
-                left.remove(futures[future])
-                yield (futures[future], *result)
-            if should_stop is not None and should_stop():
-                raise SweepCancelled
-    except BrokenProcessPool:
-        pass
-    finally:
-        for future in pending:
-            future.cancel()
+    left = list(indices)
+    work = functools.partial(_replicate_job, *job)
+    for b, result in results_as_completed(pool, work, indices, n_processes, should_stop):
+        left.remove(b)
+        yield (b, *result)
     yield from _replicates(None, job, left, should_stop)
 
 
@@ -337,7 +325,7 @@ def lrt_iter(
                 replicates = np.full(n_boot, np.nan)
                 job = (fit0[1], fit1[1], n, settings, entropy)
                 for done, (b, value, fixed) in enumerate(
-                    _replicates(pool, job, range(n_boot), should_stop), 1
+                    _replicates(pool, job, range(n_boot), should_stop, n_processes), 1
                 ):
                     replicates[b] = value
                     repaired += fixed

@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import replace
@@ -149,6 +149,46 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
+def results_as_completed(
+    pool: ProcessPoolExecutor,
+    fn: Callable,
+    jobs: Sequence,
+    n_processes: int,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[tuple]:
+    """(job, fn(job)) from ``pool`` as each finishes, a few jobs in flight per worker.
+
+    Not all jobs at once: on CPython 3.11 submitting hundreds of futures in one go
+    can deadlock the executor's submit against its manager thread (its wake-up
+    pipe fills; seen with 999 bootstrap replicates), and a short queue makes a
+    stop request prompt.  Ends quietly when a worker dies (BrokenProcessPool):
+    the caller finishes the jobs it did not get.
+
+    Raises
+    ------
+    SweepCancelled
+        When ``should_stop()`` turns true.
+    """
+    queue, futures, pending = list(jobs), {}, set()
+    try:
+        while queue or pending:
+            while queue and len(pending) < 2 * n_processes:
+                job = queue.pop(0)
+                future = pool.submit(fn, job)
+                futures[future] = job
+                pending.add(future)
+            done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield futures[future], future.result()
+            if should_stop is not None and should_stop():
+                raise SweepCancelled
+    except BrokenProcessPool:
+        return
+    finally:
+        for future in pending:
+            future.cancel()
+
+
 def fit_in_processes(
     X: np.ndarray,
     jobs: Sequence[Job],
@@ -190,19 +230,11 @@ def fit_in_processes(
         # On any exit (done, cancelled, closed early): stop the workers, then wait for them.
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         stack.callback(stop_event.set)
-        futures: dict[Future, Job] = {pool.submit(_fit_job, job): job for job in remaining}
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
-                for future in done:
-                    candidate = future.result()
-                    remaining.remove(futures[future])
-                    yield candidate
-                if should_stop is not None and should_stop():
-                    raise SweepCancelled
-        except BrokenProcessPool:
-            pass
+        for job, candidate in results_as_completed(
+            pool, _fit_job, list(remaining), n_processes, should_stop
+        ):
+            remaining.remove(job)
+            yield candidate
     # Only reached when a worker died: finish here what the pool did not.
     for n_components, cov_type in remaining:
         cov_settings = replace(settings, covariance_type=cov_type).validate()

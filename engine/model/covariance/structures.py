@@ -108,8 +108,9 @@ class Structure:
         return f"<structure {self.name}>"
 
 
-def _add_to_diagonal(matrices: np.ndarray, value: float) -> np.ndarray:
-    """matrices : ndarray of shape (..., d, d), modified in place and returned."""
+def _add_to_diagonal(matrices: np.ndarray, value) -> np.ndarray:
+    """matrices : ndarray of shape (..., d, d), modified in place and returned;
+    value : a float, or (K, 1) for one value per matrix."""
     d = matrices.shape[-1]
     flat = matrices.reshape(-1, d * d)  # a view: the matrices are contiguous
     flat[:, :: d + 1] += value
@@ -119,10 +120,8 @@ def _add_to_diagonal(matrices: np.ndarray, value: float) -> np.ndarray:
 def _regularised(scatter: np.ndarray, resp_sum: np.ndarray, reg_covar: float) -> np.ndarray:
     """W_k + n_k reg I: scatter (K, d, d) or its diagonals (K, d), a new array."""
     if scatter.ndim == 3:
-        d = scatter.shape[-1]
-        regularised = np.array(scatter, dtype=float, copy=True)
-        regularised.reshape(-1, d * d)[:, :: d + 1] += resp_sum[:, None] * reg_covar
-        return regularised
+        copy = np.array(scatter, dtype=float, copy=True)
+        return _add_to_diagonal(copy, resp_sum[:, None] * reg_covar)
     return scatter + resp_sum[:, None] * reg_covar
 
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_MODEL = 1
@@ -212,6 +215,30 @@ def command_generate(args) -> int:
     return 0
 
 
+@contextmanager
+def _stop_on_ctrl_c():
+    """Ctrl+C during a sweep or a test: the engine stops at its next check (worker
+    processes shut down, not torn down mid-start, which printed their tracebacks),
+    then KeyboardInterrupt (one line, exit 130); a second Ctrl+C interrupts at once."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed.is_set  # only the main thread may handle signals
+        return
+
+    def handler(signum, frame):
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        pressed.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed.is_set():
+        raise KeyboardInterrupt
+
+
 def _settings(args, one_model: bool):
     """The fit's settings; the start by default: the hierarchical tree for a sweep (one
     tree serves every K), k-means for a single model (the tree costs O(n^2))."""
@@ -392,14 +419,17 @@ def command_fit(args) -> int:
     total = len(ks) * len(cov_types)
     candidates = []
     try:
-        for candidate in select_iter(X, ks, cov_types, settings, n_processes=args.processes):
-            candidates.append(candidate)
-            if total > 1:
-                print(
-                    f"  [{len(candidates)}/{total}] K={candidate.n_components} "
-                    f"{candidate.covariance_type}: {candidate.status}",
-                    file=sys.stderr,
-                )
+        with _stop_on_ctrl_c() as interrupted:
+            sweep = select_iter(X, ks, cov_types, settings, should_stop=interrupted,
+                                n_processes=args.processes)
+            for candidate in sweep:
+                candidates.append(candidate)
+                if total > 1:
+                    print(
+                        f"  [{len(candidates)}/{total}] K={candidate.n_components} "
+                        f"{candidate.covariance_type}: {candidate.status}",
+                        file=sys.stderr,
+                    )
     except FitError as err:
         raise UsageError(f"{args.data}: {err}") from None
     selection = Selection.summarise(candidates, cov_types, args.criterion, total)
@@ -443,31 +473,33 @@ def command_lrt(args) -> int:
     for note in _checked_data(args, X, feature_names):
         print(f"note: {note}")
     result = None
-    events = lrt_iter(
-        X,
-        cov_type,
-        args.max_components,
-        args.n_boot,
-        args.level,
-        seed=args.seed,
-        n_processes=args.processes,
-    )
-    for event in events:
-        if isinstance(event, LRTProgress):
-            if event.done == event.total or event.done % max(1, event.total // 10) == 0:
+    with _stop_on_ctrl_c() as interrupted:
+        events = lrt_iter(
+            X,
+            cov_type,
+            args.max_components,
+            args.n_boot,
+            args.level,
+            seed=args.seed,
+            should_stop=interrupted,
+            n_processes=args.processes,
+        )
+        for event in events:
+            if isinstance(event, LRTProgress):
+                if event.done == event.total or event.done % max(1, event.total // 10) == 0:
+                    print(
+                        f"  [{event.n_components} vs {event.n_components + 1}] "
+                        f"{event.done}/{event.total}",
+                        file=sys.stderr,
+                    )
+            elif isinstance(event, LRTTest):
                 print(
-                    f"  [{event.n_components} vs {event.n_components + 1}] "
-                    f"{event.done}/{event.total}",
+                    f"  {event.n_components} vs {event.n_components + 1}: LRTS "
+                    f"{event.statistic:.4f}, p = {event.p_value:.4f}",
                     file=sys.stderr,
                 )
-        elif isinstance(event, LRTTest):
-            print(
-                f"  {event.n_components} vs {event.n_components + 1}: LRTS "
-                f"{event.statistic:.4f}, p = {event.p_value:.4f}",
-                file=sys.stderr,
-            )
-        elif isinstance(event, LRTResult):
-            result = event
+            elif isinstance(event, LRTResult):
+                result = event
     print(lrt_table(result, args.n_boot))
     if args.json:
         writers.write_json_atomic(args.json, result.to_dict())

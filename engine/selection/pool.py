@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -74,7 +76,9 @@ def costliest_first(jobs: Sequence[Job]) -> list:
 
 # Imported once by the forkserver, so that each worker it forks starts with them
 # loaded (a worker then starts in milliseconds instead of importing for a second).
-_PRELOAD = ["engine.selection.pool", "engine.em.starts", "threadpoolctl"]
+# engine.selection.worker_signals makes the workers ignore Ctrl+C (the parent stops them).
+_PRELOAD = ["engine.selection.worker_signals", "engine.selection.pool", "engine.em.starts",
+            "threadpoolctl"]
 
 
 _server_started = False
@@ -87,7 +91,32 @@ def _context():
     _server_started = True  # from now on workers start in milliseconds
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)  # no effect once the server runs
+    _ensure_server_running()
     return context
+
+
+def _ensure_server_running() -> None:
+    """Start the worker server (if it is not running) deaf to Ctrl+C.
+
+    A terminal's Ctrl+C goes to the whole process group.  A server still
+    importing died of it (a traceback, and the sweep failed with "unexpected
+    EOF"), and a worker starting printed a traceback.  An ignored signal stays
+    ignored across exec, and Python leaves an ignored SIGINT alone at start-up,
+    so the server is started with SIGINT ignored (for the milliseconds of its
+    fork and exec; only the main thread may change a handler) and its workers
+    inherit that; ``worker_signals``, which it preloads, covers a server started
+    from another thread.  The parent stops the workers itself.
+    """
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def warm_up() -> None:
@@ -98,10 +127,7 @@ def warm_up() -> None:
     there is nothing to start ahead.
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
-        from multiprocessing import forkserver
-
         _context()
-        forkserver.ensure_running()
 
 
 # --------------------------------------------------------------------------- worker side
@@ -111,6 +137,8 @@ _WORKER: dict = {}
 
 def _init_worker(data_path: str, settings: FitSettings, data_variance, stop_event) -> None:
     """Map the data and hold this process's BLAS/OpenMP to one thread (one core each)."""
+    # Without a forkserver (spawn), as early as a worker can: Ctrl+C is the parent's.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from threadpoolctl import threadpool_limits
 
     _WORKER["limits"] = threadpool_limits(limits=1)

@@ -84,9 +84,11 @@ def close_window(qtbot, window) -> None:
 
 
 def prepare(qtbot, window, kind: str) -> None:
-    if kind in ("fit", "sweep"):
+    """The data the job runs on (kept from the previous event when still there)."""
+    n = window.data.n_samples if window.data is not None else 0
+    if kind in ("fit", "sweep") and n != 30_000:
         generate(qtbot, window, "random mixture", n=30_000, dim=3, k=4, sep=1.0, seed=3)
-    elif kind == "test K":
+    elif kind == "test K" and n != 400:
         generate(qtbot, window, "random mixture", n=400, dim=2, k=2, sep=3.0, seed=1)
 
 
@@ -135,9 +137,10 @@ def stop(qtbot, window, kind: str, small_csv: Path) -> None:
 
 
 def next_fit_works(qtbot, window) -> None:
-    if window.data is None or window.data.n_samples > 5_000:
+    """A fit on the data at hand (the big ones: 30,000 rows, at most 30 iterations)."""
+    if window.data is None or window.data.n_samples > 100_000:
         generate(qtbot, window, n=600)
-    configure(window, k=2, tol=1e-4, max_iter=50)
+    configure(window, k=2, tol=1e-4, max_iter=30)
     window.fit_panel.n_init.setValue(1)
     with qtbot.waitSignal(window.fitFinished, timeout=WAIT_MS) as blocker:
         click(qtbot, window.fit_panel.fit_button)

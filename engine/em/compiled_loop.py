@@ -103,6 +103,25 @@ def warm_up() -> bool:
     marker = _ready_marker()
     if kernels is None or marker is None:
         return False
+    _run_tiny_fit(kernels)
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    with open(marker + ".tmp", "w") as file:
+        file.write("compiled\n")
+    os.replace(marker + ".tmp", marker)
+    return True
+
+
+def load_if_ready() -> None:
+    """Load the cached machine code now (~0.5 s) if it is cached; never compiles.
+
+    The sweep's worker server calls this once, so that every worker it forks
+    starts with the loop loaded instead of each loading it for itself.
+    """
+    if compiled_ready() and (kernels := compiled_kernels()) is not None:
+        _run_tiny_fit(kernels)
+
+
+def _run_tiny_fit(kernels) -> None:
     X = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0], [2.0, 2.0], [2.5, 1.0], [1.5, 2.5]])
     start = Mixture(
         weights=np.array([0.5, 0.5]),
@@ -111,11 +130,6 @@ def warm_up() -> bool:
         covariance_type="VVV",
     )
     _compiled_to_end(kernels, X, start, 1e-6, 2, 1e-6)
-    os.makedirs(CACHE_DIR, exist_ok=True)
-    with open(marker + ".tmp", "w") as file:
-        file.write("compiled\n")
-    os.replace(marker + ".tmp", marker)
-    return True
 
 
 def start_background_warm_up() -> None:

@@ -15,8 +15,13 @@ from engine import GaussianMixture
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
-# The defaults, and a second model through the multi-component, warm-start paths.
-ESTIMATORS = [GaussianMixture(), GaussianMixture(2, covariance_type="diag", warm_start=True)]
+# The defaults, a second model through the multi-component, warm-start paths, and
+# one of mclust's structures beyond scikit-learn's four, printing as it goes.
+ESTIMATORS = [
+    GaussianMixture(),
+    GaussianMixture(2, covariance_type="diag", warm_start=True),
+    GaussianMixture(2, covariance_type="VEV", init_params="hierarchical", verbose=1),
+]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS)

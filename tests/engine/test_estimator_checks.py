@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 from engine import GaussianMixture
 
@@ -27,6 +27,14 @@ ESTIMATORS = [
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+def test_sklearns_parameter_validation_check(estimator):
+    """Run by scikit-learn's own test suite on its estimators, not by parametrize_with_checks:
+    every invalid value of every constrained parameter raises InvalidParameterError
+    from fit and fit_predict."""
+    check_param_validation(type(estimator).__name__, estimator)
 
 
 @pytest.fixture(scope="module")

@@ -128,6 +128,13 @@ def read_json(path) -> dict:
         obj = json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(err.msg, path=path, line=err.lineno, column_index=err.colno) from err
+    except RecursionError:
+        # json's parser recurses once per level: '[' * 100_000 must not end in a traceback.
+        raise DataError("is nested too deeply to be read", path=path) from None
+    except ValueError as err:
+        # Python refuses integers of more than sys.get_int_max_str_digits() digits (4300).
+        raise DataError(f"holds a number that cannot be read ({err.args[0].split(':')[0]})",
+                        path=path) from None  # fmt: skip
     if not isinstance(obj, dict):
         raise DataError(f"holds a JSON {type(obj).__name__}, not an object", path=path)
     return obj

@@ -2,8 +2,15 @@
 
 Every write is atomic (a temporary file in the target's directory, fsync,
 ``os.replace``): an interrupted run never leaves half a file, and an existing
-output is afterwards either the old file or the new one, whole.  The input
-file is never written: a labeled CSV aimed at it is refused.
+output is afterwards either the old file or the new one, whole.  Files other
+code writes (the views' images) go through :func:`atomic_path` the same way.
+The input file is never written: a labeled CSV aimed at it is refused, and
+:func:`refuse_input_as_output` refuses any other output that names it.
+
+Text cells a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return, as OWASP lists them) are written
+with a single quote in front; numbers (``-1.5``, ``+3``, ``-1e-5``) are not
+text and stay as they are.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import csv
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from contextlib import contextmanager, suppress
@@ -24,6 +32,63 @@ from engine.data.tables import Table
 
 _WRITE_ROWS = 1 << 14
 
+# OWASP's list of the first characters that make a spreadsheet read a cell as a formula.
+_FORMULA_STARTS = "=+-@\t\r"
+# A cell that is a number as a spreadsheet (or float()) reads it: never a formula.
+_NUMBER = r"[ ]*[+-]?(?:(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)[ ]*"
+_IS_NUMBER = re.compile(_NUMBER, re.IGNORECASE)
+_TRIGGER_SET = frozenset(_FORMULA_STARTS)
+
+
+def neutralised(cell: str) -> str:
+    """cell, with a single quote in front when a spreadsheet would run it as a formula."""
+    if cell[:1] and cell[0] in _FORMULA_STARTS and not _IS_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def _neutralised_row(row: list) -> list:
+    """row with its str cells neutralised (other values, numbers, as they are)."""
+    return [
+        neutralised(cell) if isinstance(cell, str) and cell[:1] in _TRIGGER_SET else cell
+        for cell in row
+    ]
+
+
+def _formula_rows(table: Table) -> dict[int, list[int]]:
+    """Rows holding a text cell a spreadsheet would run: {row: [its columns]}.
+
+    Only text columns are looked at: a numeric column's cells are numbers or
+    missing values by the reader's definition.  A LineRows column is cut out
+    of the file's lines in blocks, so a file without such cells costs one pass
+    over its text columns and no rewriting.
+    """
+    rows = table.rows
+    found: dict[int, list[int]] = {}
+    for j, name in enumerate(table.header):
+        if name in table.numeric:
+            continue
+        if isinstance(rows, LineRows):
+            cells = rows.column(j)
+        else:
+            cells = [row[j] if j < len(row) else "" for row in rows]
+        for i, cell in enumerate(cells):
+            if isinstance(cell, str) and cell[:1] in _TRIGGER_SET and neutralised(cell) != cell:
+                found.setdefault(i, []).append(j)
+    return found
+
+
+def _neutralised_line(line: str, delimiter: str, columns: list[int]) -> str:
+    """A raw line with the given cells neutralised (inside their quotes, if quoted)."""
+    cells = line.split(delimiter)
+    for j in columns:
+        cell = cells[j]
+        if cell.startswith('"'):
+            cells[j] = '"' + neutralised(cell[1:])
+        else:
+            cells[j] = neutralised(cell)
+    return delimiter.join(cells)
+
 
 def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
     """Write the input's rows unchanged, then component, probability, p_1..p_K.
@@ -33,7 +98,9 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
         are written with repr, which reads back to the same float.
 
     The header is written as the input had it (column_1.. for a file without
-    one), with the input's delimiter, in UTF-8.  Refuses to overwrite the input file.
+    one), with the input's delimiter, in UTF-8.  Text cells that a spreadsheet
+    would run as formulas get a single quote in front (:func:`neutralised`).
+    Refuses to overwrite the input file.
     """
     resp = np.asarray(responsibilities, dtype=np.float64)
     if resp.ndim != 2 or resp.shape[0] != len(table.rows) or resp.shape[1] == 0:
@@ -45,19 +112,23 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
     k = resp.shape[1]
     added = ["component", "probability", *(f"p_{i + 1}" for i in range(k))]
     written = list(table.source_header) if table.source_header else table.header
-    header = [*written, *_unique_names(added, taken=table.header)]
+    header = _neutralised_row([*written, *_unique_names(added, taken=table.header)])
     component = resp.argmax(axis=1)
     probability = resp[np.arange(resp.shape[0]), component]
     with _atomic_writer(path) as file:
         writer = csv.writer(file, delimiter=table.delimiter, lineterminator="\n")
         writer.writerow(header)
+        formulas = _formula_rows(table)
         if isinstance(table.rows, LineRows):
-            _write_lines(file, table.rows, table.delimiter, component, resp)
+            _write_lines(file, table.rows, table.delimiter, component, resp, formulas)
         else:
+            rows = list(table.rows)
+            for i, columns in formulas.items():
+                rows[i] = [neutralised(c) if j in columns else c for j, c in enumerate(rows[i])]
             writer.writerows(
                 [*row, c, p, *ps]
                 for row, c, p, ps in zip(
-                    table.rows,
+                    rows,
                     (component + 1).tolist(),
                     probability.tolist(),
                     resp.tolist(),
@@ -66,7 +137,7 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
             )
 
 
-def _write_lines(file, rows: LineRows, delimiter: str, component, resp) -> None:
+def _write_lines(file, rows: LineRows, delimiter: str, component, resp, formulas: dict) -> None:
     """Each input line as it is, then component + 1, probability and the responsibilities.
 
     The lines hold no line breaks or delimiters inside cells, and quotes only
@@ -74,15 +145,21 @@ def _write_lines(file, rows: LineRows, delimiter: str, component, resp) -> None:
     valid CSV as written; numbers are written as csv.writer writes them
     (str, which for a float is repr), a block of rows per write.  Formatting
     floats is most of the time, so the probability reuses its p_k's text.
+    ``formulas`` ({row: [columns]}, see :func:`_formula_rows`) are rewritten.
     """
     line = "{}" + (delimiter + "{}") * (resp.shape[1] + 2) + "\n"
+    formula_rows = np.array(sorted(formulas), dtype=np.int64)
     for start in range(0, len(rows), _WRITE_ROWS):
         stop = min(start + _WRITE_ROWS, len(rows))
         texts = [list(map(repr, column)) for column in resp[start:stop].T.tolist()]
         best = component[start:stop].tolist()
         chosen = [texts[k][i] for i, k in enumerate(best)]
         numbers = [k + 1 for k in best]
-        file.write("".join(map(line.format, rows.lines(start, stop), numbers, chosen, *texts)))
+        lines = rows.lines(start, stop)
+        a, b = np.searchsorted(formula_rows, [start, stop])
+        for i in formula_rows[a:b].tolist():
+            lines[i - start] = _neutralised_line(lines[i - start], delimiter, formulas[i])
+        file.write("".join(map(line.format, lines, numbers, chosen, *texts)))
 
 
 def write_array_csv(
@@ -104,7 +181,7 @@ def write_array_csv(
         )
     with _atomic_writer(path) as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(names)
+        writer.writerow(_neutralised_row(names))
         writer.writerows(rows)
 
 

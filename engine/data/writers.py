@@ -107,8 +107,7 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
         raise ValueError(
             f"responsibilities must have shape ({len(table.rows)}, K); got {resp.shape}"
         )
-    if table.path is not None and _same_file(path, table.path):
-        raise DataError("is the input file; choose another output file", path=path)
+    refuse_input_as_output(path, table.path)
     k = resp.shape[1]
     added = ["component", "probability", *(f"p_{i + 1}" for i in range(k))]
     written = list(table.source_header) if table.source_header else table.header
@@ -232,6 +231,16 @@ def _jsonable(value):
     return value
 
 
+def refuse_input_as_output(path, *inputs) -> None:
+    """Raise DataError when the output ``path`` names one of ``inputs`` (None: no input).
+
+    Any spelling counts: a relative path, a symbolic or a hard link to the input.
+    """
+    for source in inputs:
+        if source is not None and _same_file(path, source):
+            raise DataError("is the input file; choose another output file", path=path)
+
+
 def _same_file(a, b) -> bool:
     if os.path.realpath(a) == os.path.realpath(b):
         return True
@@ -242,24 +251,32 @@ def _same_file(a, b) -> bool:
 
 
 @contextmanager
-def _atomic_writer(path):
-    """A text file that appears at path, whole, only if the block succeeds.
+def atomic_path(path, keep_suffix: bool = False):
+    """A temporary path beside ``path``; the file written there replaces ``path``, whole,
+    when the block succeeds (fsync, then ``os.replace``), and is removed when it fails.
 
-    OSErrors become DataError: a bad output path is the user's mistake.
+    For writers that take a path (Qt's image and SVG writers): ``keep_suffix``
+    ends the temporary name with path's suffix, from which they choose the format.
+    The block must create the file.  OSErrors become DataError naming ``path``:
+    a bad output path is the user's mistake.
     """
     path = os.fsdecode(path)
     directory = os.path.dirname(os.path.abspath(path))
-    temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    name, token = os.path.basename(path), secrets.token_hex(4)
+    if keep_suffix:
+        stem, suffix = os.path.splitext(name)
+        temp = os.path.join(directory, f".{stem}.{token}.tmp{suffix}")
+    else:
+        temp = os.path.join(directory, f".{name}.{token}.tmp")
     try:
-        # Mode 0o666 through the umask, as open() would; mkstemp's 0o600 would surprise.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as err:
-        raise DataError(f"cannot write: {err.strerror or err}", path=path) from err
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
+        yield temp
+        if not os.path.isfile(temp):
+            raise DataError("cannot write: nothing was written", path=path)
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the new file's bytes are on disk before it takes the name
+        finally:
+            os.close(fd)
         with suppress(OSError):
             os.chmod(temp, os.stat(path).st_mode & 0o7777)  # replacing keeps the mode
         os.replace(temp, path)
@@ -270,6 +287,16 @@ def _atomic_writer(path):
             raise DataError(f"cannot write: {err.strerror or err}", path=path) from err
         raise
     _fsync_directory(directory)
+
+
+@contextmanager
+def _atomic_writer(path):
+    """A UTF-8 text file that appears at path, whole, only if the block succeeds."""
+    with atomic_path(path) as temp:
+        # Mode 0o666 through the umask, as open() would; mkstemp's 0o600 would surprise.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            yield file
 
 
 def _fsync_directory(directory: str) -> None:

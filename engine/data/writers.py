@@ -121,7 +121,7 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
         if isinstance(table.rows, LineRows):
             _write_lines(file, table.rows, table.delimiter, component, resp, formulas)
         else:
-            rows = list(table.rows)
+            rows = list(table.rows) if formulas else table.rows
             for i, columns in formulas.items():
                 rows[i] = [neutralised(c) if j in columns else c for j, c in enumerate(rows[i])]
             writer.writerows(

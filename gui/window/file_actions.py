@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage, QImageWriter, QPainter
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from engine.data.csv_reader import DataError
@@ -51,6 +51,11 @@ def window_image(window: QWidget, plot3d) -> QImage:
         painter.drawImage(QRect(origin, container.size()), scene)
         painter.end()
     return image
+
+
+def _image_formats() -> set[str]:
+    """Suffixes Qt can write an image as, and svg (the 2-D view's drawing)."""
+    return {bytes(f).decode() for f in QImageWriter.supportedImageFormats()} | {"svg"}
 
 
 class FileActions(QObject):
@@ -123,6 +128,10 @@ class FileActions(QObject):
         path = os.fspath(path)
         try:
             refuse_input_as_output(path, self._input_path())
+            suffix = os.path.splitext(path)[1].lower().lstrip(".")
+            if suffix not in _image_formats():
+                raise DataError(f"'.{suffix}' is not an image format; use .png or .svg",
+                                path=path)
             with atomic_path(path, keep_suffix=True) as temp:
                 # Created here first, so that an unwritable folder is named by its
                 # reason (Qt's writers only say False).
@@ -132,8 +141,7 @@ class FileActions(QObject):
                 except OSError:
                     written = False
                 if not written:
-                    raise DataError("cannot write this image (is the suffix an image format "
-                                    "such as .png or .svg?)", path=path)
+                    raise DataError("cannot write this image (is the disk full?)", path=path)
         except ValueError as err:  # DataError
             self._failed(what, str(err))
             return False

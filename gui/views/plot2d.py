@@ -26,6 +26,8 @@ from gui.palette import component_colors, label_symbols, unfitted_color
 from gui.views._common import (
     TEXT_PEN,
     SideLegend,
+    clipped_to_drawable,
+    drawable_range,
     export_scene,
     paint_canvas_now,
     style_plot,
@@ -120,7 +122,7 @@ class Plot2DView(QWidget):
         if X.ndim != 2 or X.shape[1] < 1:
             raise ValueError(f"X must be (n, d) with d >= 1; got shape {X.shape}")
         rows = np.asarray(display_rows, dtype=np.intp)
-        self._X = X[rows]
+        self._X = clipped_to_drawable(X[rows])
         self._names = [str(s) for s in feature_names]
         d = X.shape[1]
         self._true_codes = None
@@ -144,7 +146,7 @@ class Plot2DView(QWidget):
         self._n_total = X.shape[0]
         self.layer.reset()
         self._show_subsample_note()
-        self._histogram_source = X[:, 0] if d == 1 else None
+        self._histogram_source = clipped_to_drawable(X[:, 0]) if d == 1 else None
         self.density.set_active(d == 1)
         self._model = None
         self._labels = self._confidence = None
@@ -248,9 +250,7 @@ class Plot2DView(QWidget):
         self.plot.setLabel("left", self._names[j])
         # setRange also turns auto-range off: frames never re-range the view.
         self.plot.setRange(
-            xRange=(X[:, i].min(), X[:, i].max()),
-            yRange=(X[:, j].min(), X[:, j].max()),
-            padding=0.06,
+            xRange=drawable_range(X[:, i]), yRange=drawable_range(X[:, j]), padding=0.06,
         )
 
     def _place_histogram(self) -> None:

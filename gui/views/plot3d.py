@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.geometry.ellipses import marginal
 from engine.geometry.density_grid import density_grid
+from engine.geometry.ellipses import marginal
 from engine.geometry.ellipsoids import ellipsoid_transform, unit_sphere_mesh
 from gui.palette import component_colors, n_distinct_colors, unfitted_color
 from gui.views._common import normalised_live_rows, same_live_rows

@@ -37,7 +37,7 @@ REGION_ALPHA = 70
 # Opaque greys: a translucent pen darkens every joint where two segments overlap.
 CONTOUR_PENS = tuple(
     pg.mkPen((grey, grey, grey), width=width)
-    for grey, width in ((30, 2.2), (70, 1.8), (110, 1.4), (150, 1.1))
+    for grey, width in ((30, 2.4), (70, 2.0), (110, 1.7), (150, 1.5))
 )
 
 
@@ -86,6 +86,9 @@ class DensityOverlays:
         self.contours = []
         for pen in CONTOUR_PENS:
             item = pg.PlotCurveItem(pen=pen, connect="pairs", skipFiniteCheck=True)
+            # One path, not one line per segment: anti-aliased (as exports are), the
+            # separate lines' ends overlap and dot the contour.
+            item.setSegmentedLineMode("off")
             item.setZValue(6)
             item.setVisible(False)
             plot.addItem(item)

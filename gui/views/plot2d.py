@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.geometry.density_grid import HDR_MASSES
 from gui.palette import component_colors, label_symbols, unfitted_color
 from gui.views._common import (
     TEXT_PEN,
@@ -42,7 +43,7 @@ from gui.views._controls import (
 from gui.views._density import DensityLayer
 from gui.views._ellipses import EllipseLayer
 from gui.views._marginals import MarginalHistograms
-from gui.views._overlays import IMAGES, DensityOverlays
+from gui.views._overlays import CONTOUR_PENS, IMAGES, DensityOverlays
 from gui.views._point_layer import PointLayer
 
 RUG_POINT_SIZE = 5
@@ -166,6 +167,7 @@ class Plot2DView(QWidget):
             self._show_margins()
         else:
             self.overlays.set_shown(name, on)
+            self._rebuild_legend()
 
     def _show_margins(self) -> None:
         shown = (self.overlay_checks["margins"].isChecked() and self._X is not None
@@ -394,7 +396,9 @@ class Plot2DView(QWidget):
         if classes is None and self._true_codes is not None:
             classes = [f"class {c + 1}" for c in range(self._n_classes)]
         names = self._component_names or []
-        key = (K, tuple(names), tuple(classes or ()))
+        contours = (K > 0 and self._X is not None and self._X.shape[1] > 1
+                    and "contours" in self.overlays.on)
+        key = (K, tuple(names), tuple(classes or ()), contours)
         if key == self._legend_key:
             return
         self._legend_key = key
@@ -406,6 +410,9 @@ class Plot2DView(QWidget):
             self.legend.add_marker("mixture", None, None, line="k")
         for c, symbol in enumerate(label_symbols(len(classes or ()))):
             self.legend.add_marker(classes[c], symbol, pg.mkBrush(unfitted_color()))
+        if contours:
+            for pen, mass in zip(CONTOUR_PENS, HDR_MASSES, strict=True):
+                self.legend.add_marker(f"{100 * mass:.0f} % hdr", None, None, line=pen.color())
 
     # ------------------------------------------------------------------ test hooks, export
 

@@ -130,24 +130,40 @@ def _plane_parameters(weights, means, covariances, axes: Sequence[int]):
 
 
 def _log_weighted_2d(dx: np.ndarray, dy: np.ndarray, log_weights, covs) -> np.ndarray:
-    """log w_k N(.) from the offsets to each mean; dx, dy broadcast to (K, ...)."""
+    """log w_k N(.) from the offsets to each mean.
+
+    dx, dy : ndarrays that broadcast to (K, ...) together, each with K first.  On a
+    grid they are (K, 1, nx) and (K, ny, 1): the terms in dx alone or dy alone are
+    computed on those small arrays, and only the cross term and two sums run over
+    the whole (K, ny, nx) (3 passes instead of 10; 9 -> 3 ms at K = 9, 200 x 200).
+    """
     a, b, c = covs[:, 0, 0], covs[:, 0, 1], covs[:, 1, 1]
     det = a * c - b * b
     # A zero (or rounding-negative) determinant: a flat component with no density.
     usable = (det > 0) & (a > 0) & (c > 0) & np.isfinite(log_weights)
     safe = np.where(usable, det, 1.0)
     extra = (slice(None),) + (None,) * (np.ndim(dx) - 1)
-    quad = (c[extra] * dx * dx - 2.0 * b[extra] * dx * dy + a[extra] * dy * dy) / safe[extra]
     log_norm = np.where(usable, log_weights - _LOG_2PI - 0.5 * np.log(safe), -np.inf)
-    return log_norm[extra] - 0.5 * quad
+    # log w N = log_norm - (c dx^2 - 2 b dx dy + a dy^2) / (2 det)
+    x_part = log_norm[extra] - (0.5 * c / safe)[extra] * dx * dx
+    y_part = -(0.5 * a / safe)[extra] * dy * dy
+    out = (b / safe)[extra] * dx * dy
+    out += x_part
+    out += y_part
+    return out
 
 
-def _logsumexp0(a: np.ndarray) -> np.ndarray:
-    """log sum exp over the first axis; all -inf gives -inf."""
-    top = a.max(axis=0)
+def _logsumexp0(a: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
+    """log sum exp over the first axis (``top``: its maximum, if known); all -inf
+    gives -inf."""
+    top = a.max(axis=0) if top is None else top
     top = np.where(np.isfinite(top), top, 0.0)
+    # exp in place: a second (K, ny, nx) temporary cost ~4 ms more at K = 9, 200 x 200
+    # (measured; a fresh large allocation per call is that slow here).
+    shifted = a - top
+    np.exp(shifted, out=shifted)
     with np.errstate(divide="ignore"):
-        return np.log(np.exp(a - top).sum(axis=0)) + top
+        return np.log(shifted.sum(axis=0)) + top
 
 
 def density_grid(
@@ -188,9 +204,9 @@ def density_grid(
     dx = x[None, None, :] - mu[:, 0, None, None]
     dy = y[None, :, None] - mu[:, 1, None, None]
     log_weighted = _log_weighted_2d(dx, dy, log_weights, covs)
-    log_density = _logsumexp0(log_weighted)
     component = np.argmax(log_weighted, axis=0)
     top = np.take_along_axis(log_weighted, component[None], axis=0)[0]
+    log_density = _logsumexp0(log_weighted, top)
     with np.errstate(invalid="ignore"):  # -inf - -inf where no component has density
         max_resp = np.exp(top - log_density)
     uncertainty = np.where(np.isfinite(log_density), 1.0 - max_resp, 0.0)

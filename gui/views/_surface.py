@@ -4,10 +4,15 @@ component and shaded by the surface's slope (a light from above, front left) and
 its height; or one surface per weighted component, each in its component's colour.
 
 The surfaces are made once and updated in place (``GLSurfacePlotItem.setData`` with
-new heights and colours; the x and y of the vertices never change for one box).
+new heights and colours; the vertices' x and y change only with the grid's size).
 The shading is computed here with numpy from the grid's gradient, so the items
 draw plain vertex colours and pyqtgraph never recomputes normals (which at 160 x 160
 vertices cost more than the density itself).
+
+Under Mesa's software OpenGL a surface's cost grows with its vertices: a frame of
+the 3-D view took ~20 ms with one 160 x 160 surface and ~100 ms with nine (K = 9,
+``bench/density_views.py``), so the component surfaces share about the total's
+budget of vertices (``resolution``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import pyqtgraph.opengl as gl
 
 from engine.geometry.density_grid import DensityGrid
 
-SURFACE_GRID = 160  # vertices per side (the 2-D view's images use 200 x 200)
+SURFACE_GRID = 160  # vertices per side of the total (the 2-D view's images: 200 x 200)
+MIN_COMPONENT_GRID = 48
 # The surface starts this fraction of its height above the floor (level with the
 # floor's grid and points it would flicker with them), and is see-through where it
 # is low: the points on the floor show through the flat tails, not through the hills.
@@ -56,7 +62,7 @@ class SurfaceLayer:
         self.view = view
         self.total = self._new_surface()
         self.parts: list[gl.GLSurfacePlotItem] = []
-        self._scene_xy = None  # ((nx,), (ny,)) vertex positions in scene units
+        self._half = 1.0  # the box's half-width in scene units
         self._floor = 0.0
         self._height = 1.0  # scene units from the floor to the top density
         self.top = 1.0  # the density drawn at the top of the box
@@ -74,14 +80,20 @@ class SurfaceLayer:
         for item in [self.total, *self.parts]:
             item.setVisible(False)
 
-    def place(self, scene_x: np.ndarray, scene_y: np.ndarray, floor: float, height: float
-              ) -> None:
-        """The grid's vertices in scene units: x (nx,), y (ny,); z from ``floor`` up
-        to ``floor + height`` at the densest point."""
-        self._scene_xy = (np.asarray(scene_x, np.float32), np.asarray(scene_y, np.float32))
-        self._floor, self._height = float(floor), float(height)
-        for item in [self.total, *self.parts]:
-            item.setData(x=self._scene_xy[0], y=self._scene_xy[1])
+    def place(self, half: float, floor: float, height: float) -> None:
+        """The box in scene units: x and y from -half to half, z from ``floor`` up to
+        ``floor + height`` at the densest point."""
+        self._half, self._floor, self._height = float(half), float(floor), float(height)
+
+    @staticmethod
+    def resolution(n_components: int, per_component: bool) -> int:
+        """Grid points per side: K component surfaces share one surface's vertices."""
+        if not per_component:
+            return SURFACE_GRID
+        return max(MIN_COMPONENT_GRID, int(round(SURFACE_GRID / np.sqrt(n_components))))
+
+    def _ticks(self, n: int) -> np.ndarray:
+        return np.linspace(-self._half, self._half, n).astype(np.float32)
 
     def draw(self, grid: DensityGrid, colour_table: np.ndarray, per_component: bool) -> None:
         """Heights and colours from ``grid`` (on the placed vertices); ``colour_table``
@@ -92,12 +104,12 @@ class SurfaceLayer:
         self.top = top if np.isfinite(top) and top > 0 else 1.0
         base = self._floor + LIFT * self._height
         scale = (1 - LIFT) * self._height / self.top
-        sx, sy = self._scene_xy
-        dx, dy = float(sx[1] - sx[0]), float(sy[1] - sy[0])
+        ticks = self._ticks(grid.x.size)
+        dx = dy = float(ticks[1] - ticks[0])
         if not per_component:
             z = (base + scale * density).astype(np.float32)
             colours = colour_table[grid.component.T % len(colour_table)]
-            self._set(self.total, z, coloured(colours, z, base, self._height, dx, dy))
+            self._set(self.total, ticks, z, coloured(colours, z, base, self._height, dx, dy))
             for item in self.parts:
                 item.setVisible(False)
             return
@@ -106,22 +118,26 @@ class SurfaceLayer:
         K = parts.shape[0]
         while len(self.parts) < K:
             self.parts.append(self._new_surface())
-            self.parts[-1].setData(x=sx, y=sy)
         for k, item in enumerate(self.parts):
             if k >= K:
                 item.setVisible(False)
                 continue
             z = (base + scale * parts[k]).astype(np.float32)
             colours = np.broadcast_to(colour_table[k % len(colour_table)], z.shape + (4,))
-            self._set(item, z, coloured(colours, z, base, self._height, dx, dy))
+            self._set(item, ticks, z, coloured(colours, z, base, self._height, dx, dy))
 
     @staticmethod
-    def _set(item: gl.GLSurfacePlotItem, z: np.ndarray, colours: np.ndarray) -> None:
-        item.setData(z=z, colors=colours)
+    def _set(item: gl.GLSurfacePlotItem, ticks: np.ndarray, z: np.ndarray,
+             colours: np.ndarray) -> None:
+        if item._x is None or len(item._x) != len(ticks):  # a new size: new vertices
+            item.setData(x=ticks, y=ticks, z=z, colors=colours)
+        else:
+            item.setData(z=z, colors=colours)
         item.setVisible(True)
 
-    def drawn_heights(self) -> list[np.ndarray]:
-        """The visible surfaces' heights read back as densities, each (nx, ny)."""
+    def drawn(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The visible surfaces read back: (ticks (n,) in scene units, density (n, n)
+        indexed [x, y]) for each."""
         base = self._floor + LIFT * self._height
-        return [(item._z - base) * self.top / ((1 - LIFT) * self._height)
+        return [(np.asarray(item._x), (item._z - base) * self.top / ((1 - LIFT) * self._height))
                 for item in [self.total, *self.parts] if item.visible()]

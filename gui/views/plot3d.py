@@ -38,7 +38,7 @@ from gui.views._common import normalised_live_rows, same_live_rows
 from gui.views._controls import feature_picker
 from gui.views._gl_window import GLViewWindow, embedded
 from gui.views._points import certainty
-from gui.views._surface import SURFACE_GRID, SurfaceLayer
+from gui.views._surface import SurfaceLayer
 
 SCENE_HALF = 10.0
 SHOW_CHOICES = ("ellipsoids", "density surface")
@@ -373,8 +373,7 @@ class Plot3DView(QWidget):
         if self._live_subset is not None:
             self.live_scatter.setData(pos=self._scene_points[self._live_subset],
                                       color=self._point_colours(self._live_subset))
-        ticks = np.linspace(-SCENE_HALF, SCENE_HALF, SURFACE_GRID)
-        self.surface.place(ticks, ticks, -SCENE_HALF, 2 * SCENE_HALF)
+        self.surface.place(SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF)
         for a, name in enumerate((self._names[i], self._names[j])):
             self.axis_labels[a].setData(text=f"{name}  [{_range_text(lo[a], hi[a])}]")
         self.axis_labels[2].setData(text="density")
@@ -473,21 +472,21 @@ class Plot3DView(QWidget):
 
     def _draw_surface(self) -> None:
         means, covariances, weights = self._model
-        grid = density_grid(weights, means, covariances, self._plane_axes(), self._box,
-                            (SURFACE_GRID, SURFACE_GRID))
-        self.surface.draw(grid, self._colour_table[:-1], self.per_component_check.isChecked())
+        per_component = self.per_component_check.isChecked()
+        n = self.surface.resolution(means.shape[0], per_component)
+        grid = density_grid(weights, means, covariances, self._plane_axes(), self._box, (n, n))
+        self.surface.draw(grid, self._colour_table[:-1], per_component)
         self.axis_labels[2].setData(text=f"density  [0 … {self.surface.top:.3g}]")
 
     # ------------------------------------------------------------------ test hooks, export
 
-    def surface_grid(self) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """What the surface shows, in data units: x (nx,), y (ny,) on the two
-        features, and each visible surface's density (nx, ny) read back from its
-        vertices (one for the total, K for the components)."""
-        ticks = np.linspace(-SCENE_HALF, SCENE_HALF, SURFACE_GRID)
-        x = self._centre[0] + ticks / self._scale[0]
-        y = self._centre[1] + ticks / self._scale[1]
-        return x, y, self.surface.drawn_heights()
+    def surface_grid(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """What the surfaces show, read back from their vertices, in data units: for
+        each visible surface (one for the total, K for the components) x (n,) and
+        y (n,) on the two features and the density z (n, n) indexed [x, y]."""
+        return [(self._centre[0] + ticks / self._scale[0],
+                 self._centre[1] + ticks / self._scale[1], z)
+                for ticks, z in self.surface.drawn()]
 
     def n_ellipsoids(self) -> int:
         return sum(mesh.visible() for mesh in self._meshes)

@@ -45,8 +45,9 @@ def test_two_features_show_the_density_surface_equal_to_the_mixtures_density(qtb
     view, X, y = _surface_view(qtbot)
     assert view.stack.currentIndex() == 1 and view.surface_shown()
     assert view.n_ellipsoids() == 0
-    x, yy, (z,) = view.surface_grid()
+    ((x, yy, z),) = view.surface_grid()
     assert x[0] == pytest.approx(X[:, 0].min()) and x[-1] == pytest.approx(X[:, 0].max())
+    assert len(x) >= 100
     gx, gy = np.meshgrid(x, yy, indexing="ij")
     expected = _density(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
     np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6 * expected.max())
@@ -57,7 +58,7 @@ def test_two_features_show_the_density_surface_equal_to_the_mixtures_density(qtb
 
     moved = MEANS + np.array([1.0, -0.5])  # the next snapshot of a fit
     view.show_model(moved, COVS, y, None, weights=WEIGHTS)
-    _, _, (z_after,) = view.surface_grid()
+    ((_, _, z_after),) = view.surface_grid()
     expected = _density(np.column_stack([gx.ravel(), gy.ravel()]), means=moved)
     np.testing.assert_allclose(z_after, expected.reshape(gx.shape), rtol=1e-5,
                                atol=1e-6 * expected.max())
@@ -65,16 +66,21 @@ def test_two_features_show_the_density_surface_equal_to_the_mixtures_density(qtb
 
 def test_one_surface_per_weighted_component(qtbot):
     view, X, _ = _surface_view(qtbot)
-    _, _, (total,) = view.surface_grid()
     view.per_component_check.setChecked(True)
-    _, _, parts = view.surface_grid()
+    parts = view.surface_grid()
     assert len(parts) == 3
-    np.testing.assert_allclose(np.sum(parts, axis=0), total, rtol=1e-5,
-                               atol=1e-6 * total.max())
+    x, y, _ = parts[0]
+    gx, gy = np.meshgrid(x, y, indexing="ij")
+    points = np.column_stack([gx.ravel(), gy.ravel()])
+    for k, (_, _, z) in enumerate(parts):
+        # Each surface is w_k N(x, y; mu_k, Sigma_k): the weighted component alone.
+        expected = WEIGHTS[k] * _density(points, np.ones(1), MEANS[k:k + 1], COVS[k:k + 1])
+        np.testing.assert_allclose(z, expected.reshape(gx.shape), rtol=1e-5,
+                                   atol=1e-6 * expected.max())
     _assert_not_blank(view.gl.grabFramebuffer())
     view.gl.grabFramebuffer().save(_artifact("plot3d_density_components.png"))
     view.per_component_check.setChecked(False)
-    assert len(view.surface_grid()[2]) == 1
+    assert len(view.surface_grid()) == 1
 
 
 def test_three_features_offer_the_surface_of_the_x_and_y_features(qtbot):
@@ -84,15 +90,15 @@ def test_three_features_offer_the_surface_of_the_x_and_y_features(qtbot):
     view.set_data(X, ["p", "q", "r"], np.arange(len(X)))
     means, covs = np.zeros((1, 3)), np.diag([1.0, 4.0, 9.0])[None]
     view.show_model(means, covs, np.zeros(400, int), None, weights=np.ones(1))
-    assert view.n_ellipsoids() == 1 and not view.surface_grid()[2]
+    assert view.n_ellipsoids() == 1 and not view.surface_grid()
     view.show_surface(True)
     assert view.n_ellipsoids() == 0
-    x, y, (z,) = view.surface_grid()
+    ((x, y, z),) = view.surface_grid()
     gx, gy = np.meshgrid(x, y, indexing="ij")
     expected = np.exp(-0.5 * (gx**2 + gy**2 / 4)) / (2 * np.pi * 2.0)
     np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6 * expected.max())
     view.show_surface(False)
-    assert view.n_ellipsoids() == 1 and not view.surface_grid()[2]
+    assert view.n_ellipsoids() == 1 and not view.surface_grid()
 
 
 # --------------------------------------------------------------------------- 2-D overlays
@@ -201,12 +207,13 @@ def test_window_draws_the_surface_of_a_two_feature_fit_and_its_playback(qtbot, w
     mixture = window.model.mixture
 
     def drawn_matches(mix) -> bool:
-        x, y, heights = window.plot3d.surface_grid()
-        if len(heights) != 1:
+        surfaces = window.plot3d.surface_grid()
+        if len(surfaces) != 1:
             return False
+        x, y, z = surfaces[0]
         gx, gy = np.meshgrid(x, y, indexing="ij")
         expected = np.exp(mix.score_samples(np.column_stack([gx.ravel(), gy.ravel()])))
-        return np.allclose(heights[0], expected.reshape(gx.shape), rtol=1e-4,
+        return np.allclose(z, expected.reshape(gx.shape), rtol=1e-4,
                            atol=1e-6 * expected.max())
 
     qtbot.waitUntil(lambda: drawn_matches(mixture), timeout=10_000)

@@ -1,11 +1,11 @@
 """Render the main window with the density pictures after a fit on two features.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python bench/screenshot_density.py \
-        OUT.png [DATA.csv | separated-2d] [K] [OVERLAY,OVERLAY...] [per-component]
+        OUT.png [DATA.csv | SCENARIO] [K] [OVERLAY,OVERLAY...] [per-component] [surface]
 
 The 2-D view shows the overlays named (contours, density, uncertainty, regions,
 margins), the 3-D view the density surface (one per component with
-``per-component``).  The default is the lab's first scenario, K = 3, hdr contours,
+``per-component``; for three features or more, with ``surface``).  The default is the lab's first scenario, K = 3, hdr contours,
 regions and margins.
 """
 
@@ -26,7 +26,8 @@ def _wait(app, condition) -> None:
 
 
 def main(out: str, source: str = "separated-2d", k: int = 3,
-         overlays: str = "contours,regions,margins", per_component: bool = False) -> int:
+         overlays: str = "contours,regions,margins", per_component: bool = False,
+         surface: bool = False) -> int:
     app = application([])
     window = MainWindow()
     window.resize(1500, 950)
@@ -48,6 +49,8 @@ def main(out: str, source: str = "separated-2d", k: int = 3,
     for name in filter(None, overlays.split(",")):
         window.plot2d.set_overlay(name, True)
     window.plot3d.per_component_check.setChecked(per_component)
+    if surface:
+        window.plot3d.show_surface(True)
     for _ in range(80):  # let the frame timer draw the last snapshot
         app.processEvents()
     ok = window.screenshot().save(out)
@@ -62,4 +65,4 @@ if __name__ == "__main__":
                   args[1] if len(args) > 1 else "separated-2d",
                   int(args[2]) if len(args) > 2 else 3,
                   args[3] if len(args) > 3 else "contours,regions,margins",
-                  len(args) > 4 and args[4] == "per-component"))
+                  "per-component" in args[4:], "surface" in args[4:]))

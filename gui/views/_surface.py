@@ -28,6 +28,8 @@ MIN_COMPONENT_GRID = 48
 # floor's grid and points it would flicker with them), and is see-through where it
 # is low: the points on the floor show through the flat tails, not through the hills.
 LIFT = 0.01
+STACK = 0.003  # each component surface's base this much above the previous one's:
+# at one height their flat tails would flicker through each other
 CLEAR_BELOW = 0.06  # relative height under which the surface fades out
 MIN_ALPHA = 0.1
 LIGHT = np.array([-0.45, -0.55, 0.70])  # from above, front left of the default camera
@@ -122,9 +124,10 @@ class SurfaceLayer:
             if k >= K:
                 item.setVisible(False)
                 continue
-            z = (base + scale * parts[k]).astype(np.float32)
+            own_base = base + k * STACK * self._height
+            z = (own_base + scale * parts[k]).astype(np.float32)
             colours = np.broadcast_to(colour_table[k % len(colour_table)], z.shape + (4,))
-            self._set(item, ticks, z, coloured(colours, z, base, self._height, dx, dy))
+            self._set(item, ticks, z, coloured(colours, z, own_base, self._height, dx, dy))
 
     @staticmethod
     def _set(item: gl.GLSurfacePlotItem, ticks: np.ndarray, z: np.ndarray,
@@ -139,5 +142,8 @@ class SurfaceLayer:
         """The visible surfaces read back: (ticks (n,) in scene units, density (n, n)
         indexed [x, y]) for each."""
         base = self._floor + LIFT * self._height
-        return [(np.asarray(item._x), (item._z - base) * self.top / ((1 - LIFT) * self._height))
-                for item in [self.total, *self.parts] if item.visible()]
+        scale = (1 - LIFT) * self._height / self.top
+        if self.total.visible():
+            return [(np.asarray(self.total._x), (self.total._z - base) / scale)]
+        return [(np.asarray(item._x), (item._z - base - k * STACK * self._height) / scale)
+                for k, item in enumerate(self.parts) if item.visible()]

@@ -166,9 +166,12 @@ def test_images_one_at_a_time_and_regions_follow_the_parameters(qtbot):
     assert alpha_shared > _pixel_at(view, "uncertainty", MEANS[2])[3]
 
 
-def test_overlays_follow_the_views_range(qtbot):
-    view, X, _ = _plane_view(qtbot)
+def test_overlays_follow_the_views_range_and_are_not_recomputed_without_change(qtbot):
+    view, X, y = _plane_view(qtbot)
     view.set_overlay("density", True)
+    grid = view.overlays.grid
+    view.show_model(MEANS, COVS, y, None, weights=WEIGHTS)  # the same parameters again
+    assert view.overlays.grid is grid
     view.plot.setRange(xRange=(-1, 1), yRange=(-1, 1), padding=0)
     qtbot.waitUntil(lambda: view.overlays.grid.x[0] == pytest.approx(-1.0), timeout=3000)
     assert view.overlays.grid.y[-1] == pytest.approx(1.0)
@@ -222,4 +225,9 @@ def test_window_draws_the_surface_of_a_two_feature_fit_and_its_playback(qtbot, w
     qtbot.waitUntil(lambda: drawn_matches(first), timeout=10_000)
     window.plot2d.set_overlay("regions", True)
     window.plot2d.set_overlay("contours", True)
-    assert window.plot2d.overlays.images["regions"].isVisible()
+    regions = window.plot2d.overlays.images["regions"]
+    assert regions.isVisible()
+    at_start = regions.image.copy()
+    window.frames.seek(len(window.playback) - 1)  # the boundaries EM moved
+    qtbot.waitUntil(lambda: drawn_matches(mixture), timeout=10_000)
+    assert not np.array_equal(regions.image, at_start)

@@ -5,8 +5,8 @@
 
 The 2-D view shows the overlays named (contours, density, uncertainty, regions,
 margins), the 3-D view the density surface (one per component with
-``per-component``; for three features or more, with ``surface``).  The default is the lab's first scenario, K = 3, hdr contours,
-regions and margins.
+``per-component``; for three features or more, with ``surface``).  The default is
+the lab's first scenario, K = 3, hdr contours, regions and margins.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ OVERLAY_TOGGLES = (
      "25, 50, 75 and 95 % of its mass (mclust's hdr levels, from the density at the "
      "data); the thickest holds the densest 25 %"),
     ("density", "density", "The mixture's density as an image under the points"),
-    ("uncertainty", "uncertainty", "1 - the largest responsibility: dark where the "
+    ("uncertainty", "uncertainty", "1 - the largest responsibility: strong where the "
      "components share the points, clear where one is sure"),
     ("regions", "regions", "The background coloured by the most responsible component: "
      "the classification regions and their boundaries"),

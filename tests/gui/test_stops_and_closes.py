@@ -45,13 +45,15 @@ def descendants(pid: int = os.getpid()) -> set[int]:
 
 
 def alive(pids: set[int]) -> set[int]:
-    live = set()
+    """The processes still running in this session (the compiled loop's compiler
+    detaches into a session of its own on purpose: engine.em.compiled_loop)."""
+    live, session = set(), os.getsid(0)
     for pid in pids:
         try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if state != "Z":
+        if fields[0] != "Z" and int(fields[3]) == session:
             live.add(pid)
     return live
 

@@ -130,6 +130,14 @@ def test_degenerate_data_in_the_window(qtbot, window, tmp_path, capfd, recwarn, 
             assert candidate.mixture is not None or candidate.reason
     assert not window.sweeping
 
+    if refused:  # Test K is refused too (a fittable case's bootstrap would take minutes)
+        box = panel.test_k
+        box.n_boot.setValue(99)
+        outcome = run_and_wait(qtbot, window, box.run_button, window.lrtFinished)
+        assert "error" in outcome and words in outcome["error"][1], outcome
+        close_message(qtbot, window, *outcome["error"])
+        assert not window.lrt.running
+
     # The window stays usable: good data, a fit.
     generate(qtbot, window, n=600)
     result = fit(qtbot, window, k=3)

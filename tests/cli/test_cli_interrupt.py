@@ -19,6 +19,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.timeout(300, method="thread")  # a hang fails, with the stacks
+
 
 @pytest.fixture(scope="module")
 def data_csv(tmp_path_factory) -> Path:

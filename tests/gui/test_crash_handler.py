@@ -13,7 +13,10 @@ from window_driver import TIMEOUT_MS, fit, generate
 
 from gui.crash import install_crash_handler, log_folder
 
-pytestmark = pytest.mark.qt_no_exception_capture  # the handler under test, not pytest-qt's
+pytestmark = [
+    pytest.mark.qt_no_exception_capture,  # the handler under test, not pytest-qt's
+    pytest.mark.timeout(300, method="thread"),  # a hang fails, with the stacks
+]
 
 
 @pytest.fixture

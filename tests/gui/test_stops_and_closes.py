@@ -25,6 +25,8 @@ EVENTS = int(os.environ.get("GMM_STOP_EVENTS", "13"))
 WAIT_MS = 60_000
 CLOSE_CHANCE = 0.35
 
+pytestmark = pytest.mark.timeout(1200, method="thread")  # a hang fails, with the stacks
+
 
 def descendants(pid: int = os.getpid()) -> set[int]:
     """Every process below ``pid`` (Linux /proc), e.g. the sweep's workers under the

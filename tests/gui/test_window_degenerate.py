@@ -11,6 +11,8 @@ from window_driver import TIMEOUT_MS, click, configure, fit, generate
 
 RNG = np.random.default_rng(11)
 
+pytestmark = pytest.mark.timeout(600, method="thread")  # a hang fails, with the stacks
+
 
 def _two_groups(n=40, scales=(1.0, 1.0, 1.0)):
     X = np.random.default_rng(3).uniform(-1, 1, size=(n, len(scales)))

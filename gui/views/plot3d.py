@@ -34,7 +34,7 @@ from engine.geometry.density_grid import density_grid
 from engine.geometry.ellipses import marginal
 from engine.geometry.ellipsoids import ellipsoid_transform, unit_sphere_mesh
 from gui.palette import component_colors, n_distinct_colors, unfitted_color
-from gui.views._common import normalised_live_rows, same_live_rows
+from gui.views._common import clipped_to_drawable, normalised_live_rows, same_live_rows
 from gui.views._controls import feature_picker
 from gui.views._gl_window import GLViewWindow, embedded
 from gui.views._points import certainty
@@ -220,7 +220,7 @@ class Plot3DView(QWidget):
     def set_data(self, X, feature_names, display_rows, true_labels=None) -> None:
         X = np.asarray(X, dtype=np.float64)
         rows = np.asarray(display_rows, dtype=np.intp)
-        self._X = X[rows]
+        self._X = clipped_to_drawable(X[rows])  # max - min of 1.7e308 and -1.7e308 overflows
         self._names = [str(s) for s in feature_names]
         d = X.shape[1]
         self.stack.setCurrentIndex(1 if d >= 2 else 0)

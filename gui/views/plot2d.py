@@ -64,6 +64,7 @@ class Plot2DView(QWidget):
         self._caption = None
         self._n_total = 0
         self._labels = self._confidence = None  # over the displayed rows
+        self.hide_ellipses = False  # the start editor's ghosts replace them
 
         self._build_toolbar()
         self.canvas = pg.GraphicsLayoutWidget()
@@ -309,6 +310,8 @@ class Plot2DView(QWidget):
         if self._X.shape[1] == 1:
             self.ellipses.mark_means(*self.density.draw(means[:, 0], covariances[:, 0, 0],
                                                         weights))
+        elif self.hide_ellipses:
+            self.ellipses.hide()
         else:
             self.ellipses.draw(means, covariances, self._axes, self._radii())
         self._n_components = K

@@ -177,14 +177,20 @@ def fit_candidate(
     settings: FitSettings,
     data_variance: np.ndarray,
     should_stop: Callable[[], bool] | None = None,
+    start: Mixture | None = None,
 ) -> Candidate:
     """Fit and diagnose one candidate; never raises for a data problem.
+
+    ``start``: given initial parameters (their structure is the candidate's);
+    ``settings.init`` and ``n_init`` are then unused.
 
     Raises
     ------
     SweepCancelled
         When ``should_stop()`` turns true between two EM iterations.
     """
+    if start is not None:
+        settings = replace(settings, covariance_type=start.covariance_type)
     cov_type = settings.covariance_type
     try:
         # A sweep shows no iterations: the winning start need not be replayed.
@@ -192,6 +198,7 @@ def fit_candidate(
             X,
             replace(settings, n_components=n_components),
             should_stop=should_stop,
+            start=start,
             replay_screened=False,
         )
         last = run_to_end(_until_stopped(snapshots, should_stop))

@@ -277,6 +277,8 @@ def project_covariances(full_covariances, weights, covariance_type: str) -> np.n
     full = np.asarray(full_covariances, dtype=float)
     weights = np.asarray(weights, dtype=float)
     structure = structure_of(covariance_type)
+    if structure.name == "VVV":
+        return full.copy()  # as drawn, not rounded through w * S / w
     scatter = weights[:, None, None] * full
     if not structure.layout.quadratic:
         scatter = np.diagonal(scatter, axis1=1, axis2=2).copy()

@@ -179,6 +179,10 @@ class Plot2DView(QWidget):
     def live_rows(self):
         return self.layer.live_rows()
 
+    def shown_points(self):
+        """(m, d): the displayed rows' features (None before data)."""
+        return self._X
+
     def set_class_names(self, names) -> None:
         self._class_names = [str(s) for s in names] if names is not None else None
         self._rebuild_legend()

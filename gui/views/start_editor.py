@@ -332,7 +332,7 @@ class StartEditor(QObject):
         while len(self._ghosts) < K:
             ghost = pg.PlotCurveItem(skipFiniteCheck=True)
             ghost.setZValue(30)
-            label = pg.TextItem(anchor=(0.5, 1.1), color=QColor("#222222"))
+            label = pg.TextItem(anchor=(0.5, 1.6), color=QColor("#222222"))  # clear of a handle
             label.setZValue(35)
             self.plot.addItem(ghost)
             self.plot.addItem(label)

@@ -31,6 +31,7 @@ from gui.window.fit_controller import FitController
 from gui.window.frames import Drawn, FrameDrawer
 from gui.window.layout import build_layout, build_menus
 from gui.window.lrt_controller import LRTController
+from gui.window.probe_controller import ProbeController
 from gui.window.scores import ModelScores
 from gui.window.session import DEFAULT_DISPLAY_CAP, Session
 from gui.window.start_controller import StartController, add_start_menus
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.start = StartController(session, self.fit, self.frames, self.fit_panel,
                                      self.plot2d, self.plot3d, self)
         add_start_menus(self, self.start)
+        self.probe = ProbeController(session, self.frames, self.start, self.plot2d, self)
         self._wire()
         self._model_changed(None)  # the exports of a model start disabled
         self.frames.start()

@@ -164,6 +164,10 @@ class StartEditor(QObject):
             self.view.canvas.setToolTip("")
         self._redraw()
 
+    @property
+    def dragging(self) -> bool:
+        return self._drag is not None
+
     def set_data_shape(self, centre, covariance) -> None:
         """Where a new component's unseen coordinates start, and the covariance of a
         first component: ``centre`` (d,), ``covariance`` (d, d) (of the data)."""
@@ -413,6 +417,7 @@ class StartEditor(QObject):
             return False
         event.accept()
         if drag is not None:
+            self.changed.emit(self.state)  # the drag's end: what waited for it now
             if not drag.before.same_as(self.state):
                 what = "Move mean" if drag.kind == "mean" else "Reshape covariance"
                 self.edited.emit(what, drag.before, self.state)

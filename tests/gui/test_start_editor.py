@@ -9,6 +9,8 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from engine.geometry.ellipses import principal_axes
 from tests.gui.window_driver import TIMEOUT_MS, activate, fit, generate
@@ -199,3 +201,56 @@ def test_save_and_load_the_start_as_a_model_json(qtbot, editing, tmp_path):
         assert not start.load_start(str(bad))
     assert "a, b" in shown.args[1] and "bad.json" in shown.args[1]
     np.testing.assert_allclose(start.state.means, saved.means)  # the start stays
+
+
+def test_the_wheel_over_a_component_and_its_context_menu(qtbot, editing):
+    window, start = editing, editing.start
+    editor = start.editor
+    (x0, x1), (y0, y1) = window.plot2d.plot.vb.viewRange()
+    editor.add_component(x0 + 0.3 * (x1 - x0), y0 + 0.3 * (y1 - y0))
+    editor.add_component(x0 + 0.7 * (x1 - x0), y0 + 0.7 * (y1 - y0))
+    viewport = window.plot2d.canvas.viewport()
+    where = _pixel(window, *start.state.means[1])
+    global_pos = viewport.mapToGlobal(where)
+    wheel = QWheelEvent(QPointF(where), QPointF(global_pos), QPoint(0, 0), QPoint(0, 240),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(viewport, wheel)
+    w = start.state.weights
+    assert w[1] == pytest.approx(0.5 * 1.15**2) and w.sum() == pytest.approx(1.0)
+    assert start.editor.weight_label(1) == f"w = {w[1]:.2f}"
+    assert start.undo_stack.undoText() == "Change weight"
+    qtbot.mousePress(viewport, Qt.MouseButton.RightButton, pos=_pixel(window,
+                                                                      *start.state.means[0]))
+    menu = editor.menu
+    assert menu is not None and menu.actions()[0].text() == "Delete component 1"
+    menu.actions()[0].trigger()
+    menu.close()
+    assert start.state.n_components == 1
+    np.testing.assert_allclose(start.state.weights, [1.0])
+
+
+def test_e_during_a_stepped_fit_stops_it_and_edits_the_iteration_on_screen(qtbot, window):
+    generate(qtbot, window, "overlapping-3d", n=600, seed=5)
+    window.fit_panel.max_iter.setValue(1000)
+    window.fit_panel.tol.setValue(0.0)
+    for index in range(4):
+        if index == 0:
+            window.step()
+            qtbot.waitUntil(lambda: len(window.playback) == 1, timeout=TIMEOUT_MS)
+            continue
+        with qtbot.waitSignal(window.frames.stepPhase, timeout=TIMEOUT_MS,
+                              check_params_cb=lambda *s, i=index: s == ("E-step", i)):
+            window.step()
+    window.playback_bar.slider.setValue(1)  # scrub back to iteration 1
+    assert window.drawn.mixture is window.playback[1].mixture
+    activate(qtbot, window)
+    with qtbot.waitSignal(window.fitFinished, timeout=TIMEOUT_MS):
+        qtbot.keyClick(window.plot2d.canvas, Qt.Key.Key_E)
+    qtbot.waitUntil(lambda: window.start.editing, timeout=5000)
+    start = window.start
+    np.testing.assert_array_equal(start.state.means, window.playback[1].means)
+    np.testing.assert_array_equal(start.state.covariances,
+                                  window.playback[1].mixture.full_covariances())
+    assert start.undo_stack.undoText() == "Take the parameters on screen"
+    assert window.plot2d.n_ellipses() == 0 and start.editor.n_ghosts() == 3

@@ -213,6 +213,10 @@ class StartController(QObject):
             self.plot2d.clear_model()
             self.plot3d.clear_model()
             return
+        # While a drag moves, the views draw the live subset, as while EM streams.
+        live = self.session.live_rows if self.editor.dragging else None
+        self.plot2d.set_live_rows(live)
+        self.plot3d.set_live_rows(live)
         shown = self.session.shown_X()
         labels, confidence = self._colours
         if not self.editor.dragging or shown.shape[0] * state.n_components <= LIVE_COLOUR_BUDGET:

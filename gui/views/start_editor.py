@@ -336,7 +336,9 @@ class StartEditor(QObject):
         while len(self._ghosts) < K:
             ghost = pg.PlotCurveItem(skipFiniteCheck=True)
             ghost.setZValue(30)
-            label = pg.TextItem(anchor=(0.5, 1.6), color=QColor("#222222"))  # clear of a handle
+            # Above the ellipse's top, clear of a handle there, on white over the points.
+            label = pg.TextItem(anchor=(0.5, 1.35), color=QColor("#222222"),
+                                fill=pg.mkBrush(255, 255, 255, 215))
             label.setZValue(35)
             self.plot.addItem(ghost)
             self.plot.addItem(label)

@@ -67,6 +67,7 @@ class StartController(QObject):
         self._build_actions(parent)
         session.dataChanged.connect(self._new_data)
         self._edit_when_stopped = False  # E pressed while EM ran: edit once it has stopped
+        self._entering = False  # taking the parameters on screen as the start
         fit.runningChanged.connect(self._fit_running)
 
     def _build_actions(self, window) -> None:
@@ -129,10 +130,14 @@ class StartController(QObject):
     def _fit_running(self, running: bool) -> None:
         self._refresh_available()
         if not running and self._edit_when_stopped:
-            self._edit_when_stopped = False
             # The fit's end draws its last state after this signal: edit from what is
             # on screen once that is done.
-            QTimer.singleShot(0, lambda: self.set_editing(True))
+            QTimer.singleShot(0, self._edit_after_stop)
+
+    def _edit_after_stop(self) -> None:
+        if self._edit_when_stopped:  # not if new data came meanwhile
+            self._edit_when_stopped = False
+            self.set_editing(True)
 
     def set_editing(self, on: bool) -> None:
         """Enter (taking the parameters on screen) or leave the edit mode."""
@@ -151,10 +156,12 @@ class StartController(QObject):
             self.fit.stop()
             return
         if on:
-            self._take_parameters_on_screen()
-            self.plot2d.hide_ellipses = True
-            self.editor.set_active(True)
-            self._show_in_3d(self.state)
+            self._entering = True
+            try:
+                self._take_parameters_on_screen()
+            finally:
+                self._entering = False
+            self._activate()
             self.status.emit("Edit start: click to add a component, drag a mean or an "
                              "axis end, wheel for a weight, Delete to remove; Fit from "
                              "here (Ctrl+F5) runs EM from it")
@@ -166,6 +173,16 @@ class StartController(QObject):
                 self.plot3d.clear_model()
             else:
                 self.frames.redraw_current()
+        self._refresh_available()
+
+    def _activate(self) -> None:
+        """The editor on, with the start as it is (no parameters taken from the screen)."""
+        self.edit_action.blockSignals(True)
+        self.edit_action.setChecked(True)
+        self.edit_action.blockSignals(False)
+        self.plot2d.hide_ellipses = True
+        self.editor.set_active(True)
+        self._show_in_3d(self.state)
         self._refresh_available()
 
     def _take_parameters_on_screen(self) -> None:
@@ -181,6 +198,7 @@ class StartController(QObject):
             self.show_state(StartState.empty(data.n_features))
 
     def _new_data(self, _payload) -> None:
+        self._edit_when_stopped = False
         self.set_editing(False)
         self.undo_stack.clear()
         self.editor.set_state(None)
@@ -192,11 +210,15 @@ class StartController(QObject):
         self.undo_stack.push(_Edit(self, text, before, after))
 
     def show_state(self, state: StartState | None) -> None:
+        """The editor at ``state``; an undo or redo outside the mode shows it in the mode."""
         self._applying = True
         try:
             self.editor.set_state(state)
         finally:
             self._applying = False
+        if (state is not None and not self.editing and not self._entering
+                and self.edit_action.isEnabled() and not self.fit.running):
+            self._activate()
         self._refresh_available()
 
     def _edited(self, text: str, before, after) -> None:

@@ -254,3 +254,25 @@ def test_e_during_a_stepped_fit_stops_it_and_edits_the_iteration_on_screen(qtbot
                                   window.playback[1].mixture.full_covariances())
     assert start.undo_stack.undoText() == "Take the parameters on screen"
     assert window.plot2d.n_ellipses() == 0 and start.editor.n_ghosts() == 3
+
+
+def test_undo_outside_the_mode_shows_the_start_and_e_in_a_field_is_text(qtbot, editing):
+    window, start = editing, editing.start
+    cx, cy = _centre_of_view(window)
+    start.editor.add_component(cx, cy)
+    start.editor.add_component(cx + 1, cy)
+    start.set_editing(False)
+    assert not start.editing and start.editor.n_ghosts() == 0
+    start.undo_action.trigger()
+    assert start.editing and start.edit_action.isChecked()
+    assert start.state.n_components == 1 and start.editor.n_ghosts() == 1
+    start.set_editing(False)
+    activate(qtbot, window)
+    window.controls.setCurrentIndex(1)
+    field = window.fit_panel.n_components
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=5000)
+    qtbot.keyClick(field, Qt.Key.Key_E)
+    assert not start.editing  # a letter typed into a field is not the shortcut
+    qtbot.keyClick(window.plot2d.canvas, Qt.Key.Key_E)
+    assert start.editing

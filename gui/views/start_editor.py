@@ -378,7 +378,7 @@ class StartEditor(QObject):
 
     def _press(self, event) -> bool:
         pos = event.scenePos()
-        if not self._in_plot(pos) or self.state is None and self._centre is None:
+        if not self._in_plot(pos) or (self.state is None and self._centre is None):
             return False
         if event.button() == Qt.MouseButton.RightButton:
             k = self.component_at(*self._data_at(pos))

@@ -188,7 +188,10 @@ class StartController(QObject):
     def _take_parameters_on_screen(self) -> None:
         data = self.session.data
         X = self.session.shown_X()
-        self.editor.set_data_shape(X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False)))
+        covariance = np.atleast_2d(np.cov(X, rowvar=False))
+        # A constant or dependent column would give a first component no volume.
+        ridge = 1e-3 * max(float(np.trace(covariance)) / covariance.shape[0], 1e-12)
+        self.editor.set_data_shape(X.mean(axis=0), covariance + ridge * np.eye(len(covariance)))
         mixture = self.frames.drawn.mixture
         on_screen = StartState.of_mixture(mixture) if mixture is not None else None
         if on_screen is not None and on_screen.n_features == data.n_features \

@@ -66,6 +66,8 @@ class StartController(QObject):
         self.editor.changed.connect(self._show_in_3d)
         self._build_actions(parent)
         session.dataChanged.connect(self._new_data)
+        # A model picked in the sweep is shown as a model, not under the ghosts.
+        session.modelChanged.connect(lambda model: model is not None and self.set_editing(False))
         self._edit_when_stopped = False  # E pressed while EM ran: edit once it has stopped
         self._entering = False  # taking the parameters on screen as the start
         fit.runningChanged.connect(self._fit_running)
@@ -128,6 +130,8 @@ class StartController(QObject):
         self.delete_action.setEnabled(self.editing)
 
     def _fit_running(self, running: bool) -> None:
+        if running and self.editing:
+            self.set_editing(False)  # Fit (F5) while editing: the views show that fit
         self._refresh_available()
         if not running and self._edit_when_stopped:
             # The fit's end draws its last state after this signal: edit from what is

@@ -276,3 +276,15 @@ def test_undo_outside_the_mode_shows_the_start_and_e_in_a_field_is_text(qtbot, e
     assert not start.editing  # a letter typed into a field is not the shortcut
     qtbot.keyClick(window.plot2d.canvas, Qt.Key.Key_E)
     assert start.editing
+
+
+def test_a_fit_started_while_editing_leaves_the_mode(qtbot, editing):
+    window, start = editing, editing.start
+    cx, cy = _centre_of_view(window)
+    start.editor.add_component(cx, cy)
+    with qtbot.waitSignal(window.fitFinished, timeout=TIMEOUT_MS):
+        window.start_fit()  # Fit (F5): the panel's settings, not the hand-made start
+        assert not start.editing and not start.edit_action.isChecked()
+    qtbot.waitUntil(lambda: window.plot2d.n_ellipses() == 3, timeout=5000)
+    assert start.editor.n_ghosts() == 0
+    assert start.state.n_components == 1  # the start is kept for later

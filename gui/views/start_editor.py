@@ -225,9 +225,10 @@ class StartEditor(QObject):
 
     def scale_weight(self, k: int, factor: float) -> None:
         before = self.state
-        after = before.with_weights(reweighted(before.weights, k, factor))
-        self._commit("Change weight", before, after)
+        weights = reweighted(before.weights, k, factor)
         self._select(k)
+        if not np.array_equal(weights, before.weights):  # one component's stays 1
+            self._commit("Change weight", before, before.with_weights(weights))
 
     def delete_component(self, k: int | None = None) -> bool:
         """Remove component k (the selected one by default); False if there is none."""

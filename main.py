@@ -400,10 +400,9 @@ def command_fit(args) -> int:
     total = len(ks) * len(cov_types)
     candidates = []
     try:
-        if saved is not None:
-            candidates = [_fit_from_start(args, saved, X, feature_names, settings)]
-        for candidate in [] if saved else select_iter(X, ks, cov_types, settings,
-                                                      n_processes=args.processes):
+        fitted = ([_fit_from_start(args, saved, X, feature_names, settings)] if saved
+                  else select_iter(X, ks, cov_types, settings, n_processes=args.processes))
+        for candidate in fitted:
             candidates.append(candidate)
             if total > 1:
                 print(
@@ -446,7 +445,7 @@ def _init_model(args):
         raise UsageError(f"--init-model {args.init_model} has K = {K}; -k {args.components} "
                          "asks for another (the start's K is the fit's: drop -k)")
     asked = parse_covariance(args.covariance) if args.covariance else None
-    if asked is not None and [check_name(n) for n in asked] != [name]:
+    if asked is not None and [_structure_name(n) for n in asked] != [name]:
         raise UsageError(f"--init-model {args.init_model} is {name}; --covariance "
                          f"{args.covariance} asks for another (the start's structure is "
                          "the fit's: drop --covariance)")
@@ -469,7 +468,7 @@ def _load_for_start(args, saved) -> tuple:
                          f"{err}") from None
 
 
-def check_name(name: str) -> str:
+def _structure_name(name: str) -> str:
     from engine.model.covariance import structure_of
 
     return structure_of(name).name

@@ -46,6 +46,8 @@ def test_max_iter_0_returns_the_start_exactly_and_a_fit_goes_on_from_it(fitted, 
         assert back[key] == start[key], key
     assert back["n_iter"] == 0 and back["covariance_type"] == "VEV"
     assert "start: " in zero.stdout and "K = 3, VEV" in zero.stdout
+    assert "the initial parameters, no EM iteration run" in zero.stdout
+    assert "nan" not in zero.stdout
     # EM from the 5-iteration model goes on: same K and structure, a higher likelihood
     assert after["n_components"] == 3 and after["structure"] == "VEV"
     assert after["n_iter"] >= 1 and after["log_likelihood"] >= start["log_likelihood"] - 1e-9

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from engine.em.loop import Snapshot, em_steps, run_to_end
+from engine.em.loop import Snapshot, em_steps, max_iter_event, run_to_end
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 # Set to 1 to run every fit on the numpy path (for comparisons and debugging).
@@ -263,10 +263,7 @@ def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | 
         return None
     events = ()
     if not converged:
-        events = (
-            f"stopped by max_iter={max_iter} before converging "
-            f"(last change of the mean log-likelihood {change:.3g}, tol {tol:g})",
-        )
+        events = (max_iter_event(max_iter, change, tol),)
     covariances = mixture.full_covariances()
     covariances.flags.writeable = False
     return Snapshot(

@@ -10,6 +10,8 @@ import numpy as np
 
 from engine.data.csv_reader import DataError
 from engine.data.tables import Table
+from engine.model.mixture import Mixture
+from engine.selection.candidate import Candidate
 from engine.selection.model_file import SavedModel
 
 
@@ -73,3 +75,51 @@ def predict(saved: SavedModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     mixture = saved.mixture
     return mixture.predict_proba(X), mixture.score_samples(X)
+
+
+def mixture_on_features(saved: SavedModel, feature_names: Sequence[str], where: str | None,
+                        model_path: str | None) -> Mixture:
+    """The saved mixture with its features in the order of ``feature_names``.
+
+    The data's features must be the model's (by name, in any order; positionally
+    when the model names none); else DataError naming what is missing or extra.
+    Reordering features keeps every structure's constraints (a diagonal stays
+    diagonal), so the mixture keeps its structure.
+    """
+    names = list(feature_names)
+    columns = model_columns(saved, names, where, model_path, fallback=names)
+    if len(columns) != len(names):
+        extra = [name for name in names if name not in columns]
+        raise DataError(
+            f"has feature {extra[0]!r}, which {model_path or 'the model'} does not have "
+            f"(its features: {', '.join(columns)})", path=where)
+    order = [columns.index(name) for name in names]  # data feature j = model feature order[j]
+    mixture = saved.mixture
+    full = mixture.full_covariances()[:, order][:, :, order]
+    return Mixture(
+        weights=mixture.weights,
+        means=mixture.means[:, order],
+        covariances=mixture.structure.layout.from_full(full),
+        covariance_type=mixture.covariance_type,
+    )
+
+
+def applied_candidate(mixture: Mixture, X: np.ndarray, raw: dict, source: str) -> Candidate:
+    """A saved model as a candidate on the data X (n, d): its scores there, and its
+    fit's iterations and convergence as the file tells them."""
+    scores = mixture.scores(X)
+    n_iter = raw.get("n_iter")
+    return Candidate(
+        n_components=mixture.n_components,
+        covariance_type=mixture.covariance_type,
+        log_likelihood=scores["log_likelihood"],
+        n_parameters=scores["n_parameters"],
+        bic=scores["bic"],
+        aic=scores["aic"],
+        icl=scores["icl"],
+        converged=bool(raw.get("converged", True)),
+        n_iter=int(n_iter) if isinstance(n_iter, int) else 0,
+        status="ok",
+        reason=f"applied from {source}",
+        mixture=mixture,
+    )

@@ -52,10 +52,11 @@ class FrameDrawer(QObject):
     stepPhase = Signal(str, int)  # ("M-step" | "E-step", frame index) of a stepped frame shown
 
     def __init__(self, session: Session, pool, plot2d, plot3d, convergence, playback_bar,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, pairs=None):
         super().__init__(parent)
         self.session, self.pool = session, pool
         self.plot2d, self.plot3d = plot2d, plot3d
+        self.pairs = pairs  # the Pairs view (draws only while visible), or None
         self.convergence, self.playback_bar = convergence, playback_bar
         self.drawn = Drawn(None, None, None)
         self.streaming = False  # EM runs and is not paused: draw the live subset in pieces
@@ -87,7 +88,7 @@ class FrameDrawer(QObject):
     # ------------------------------------------------------------------ the session's rows
     def _place_rows(self, display_rows, live_rows) -> None:
         data = self.session.data
-        for view in (self.plot2d, self.plot3d):
+        for view in self._placed_views():
             view.set_data(data.X, list(data.feature_names), display_rows, data.labels)
         # Below three features the 3-D view has nothing to draw: the 2-D view takes its room.
         self.plot3d.setVisible(data.n_features >= 3)
@@ -96,6 +97,9 @@ class FrameDrawer(QObject):
         self._set_live(False)
         for view in (self.plot2d, self.plot3d):
             view.prepare_live_rows(live_rows)  # placed now: a fit's start only shows them
+
+    def _placed_views(self) -> list:
+        return [self.plot2d, self.plot3d, *([self.pairs] if self.pairs is not None else [])]
 
     def _record_cleared(self) -> None:
         self.phase_timer.stop()
@@ -192,11 +196,18 @@ class FrameDrawer(QObject):
             if self.convergence.isVisible():
                 self.convergence.paint_now()
 
+        def pairs():
+            self.pairs.show_model(mixture.means, covariances(), labels, confidence,
+                                  weights=mixture.weights)
+            self.pairs.paint_now()
+
         def legend():
             # A first frame's legend entries cost as much as the frame: a tick of their own.
             self.plot2d.show_components(mixture.n_components)
 
         stages = [plane, space]
+        if self.pairs is not None and self.pairs.isVisible():
+            stages.append(pairs)
         if self.plot2d.components_in_legend() != mixture.n_components:
             stages.insert(0, legend)
         if time.perf_counter() - self._curves_drawn_at >= LIVE_CURVES_INTERVAL_S:
@@ -276,6 +287,9 @@ class FrameDrawer(QObject):
         self.plot2d.show_model(mixture.means, covariances, labels2d, confidence2d,
                                weights=mixture.weights)
         self.plot3d.show_model(mixture.means, covariances, labels, confidence)
+        if self.pairs is not None:
+            self.pairs.show_model(mixture.means, covariances, labels2d, confidence2d,
+                                  weights=mixture.weights)
         self.drawn = Drawn(mixture, labels2d, labels)
 
     def update_bar(self) -> None:

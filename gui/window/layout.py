@@ -24,6 +24,7 @@ from gui.panels.playback_bar import PlaybackBar
 from gui.panels.selection_panel import ComparePanel, ModelSummary, SelectionPanel
 from gui.views.bootstrap import BootstrapView
 from gui.views.convergence import ConvergenceView
+from gui.views.pairs import PairsView
 from gui.views.plot2d import Plot2DView
 from gui.views.plot3d import Plot3DView
 from gui.views.selection import SelectionView
@@ -49,6 +50,8 @@ class Layout:
     playback_bar: PlaybackBar
     display_note: QLabel  # how many points are shown (status bar)
     load_progress: QProgressBar  # a file being read (status bar)
+    pairs: PairsView | None = None  # the scatterplot matrix, a tab beside the 2-D view
+    plane_tabs: QTabWidget | None = None  # the 2-D view and the Pairs view
 
     def show_bottom(self, widget: QWidget) -> None:
         """Bring a bottom view to the front, with its share of the height (the
@@ -81,8 +84,14 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     plot2d, plot3d = Plot2DView(), Plot3DView()
     convergence, selection_view = ConvergenceView(), SelectionView()
     bootstrap_view = BootstrapView()
+    pairs = PairsView()
+    plane_tabs = QTabWidget()
+    plane_tabs.addTab(plot2d, "2-D")
+    plane_tabs.addTab(pairs, "Pairs")
+    plane_tabs.setTabToolTip(1, "Every pair of the chosen features (3 or more features); "
+                             "click a panel to show its pair in the 2-D view")
     views = QSplitter(Qt.Orientation.Horizontal)
-    views.addWidget(plot2d)
+    views.addWidget(plane_tabs)
     views.addWidget(plot3d)
     bottom_tabs = QTabWidget()
     bottom_tabs.addTab(convergence, "Convergence")
@@ -117,7 +126,8 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     layout = Layout(data_panel, fit_panel, compare_panel, model_summary, selection_panel,
                     controls, plot2d, plot3d, convergence, selection_view, bootstrap_view,
                     bottom_tabs, centre,
-                    playback_bar, display_note, load_progress)
+                    playback_bar, display_note, load_progress, pairs=pairs,
+                    plane_tabs=plane_tabs)
     bottom_tabs.currentChanged.connect(lambda _: layout._share_centre())
     return layout
 
@@ -146,6 +156,7 @@ class Actions:
 
     open: QAction
     demo: QAction
+    apply_model: QAction
     export_csv: QAction
     export_json: QAction
     export_2d: QAction
@@ -159,6 +170,9 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo) -> Action
         open=action(window, "&Open CSV…", files.open_csv_dialog, "Ctrl+O",
                     "Read a CSV file (you can also drop one onto the window)"),
         demo=action(window, "&Demo data", show_demo, tip="The lab's overlapping 3-D mixture"),
+        apply_model=action(window, "&Apply model…", files.apply_model_dialog,
+                           tip="Label the current data with a saved model JSON (its features "
+                               "must be the data's, by name)"),
         export_csv=action(
             window, "Labeled &CSV…", files.export_labeled_csv_dialog, "Ctrl+E",
             "The data's columns, then component (1-based), probability, p_1 .. p_K "
@@ -177,6 +191,7 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo) -> Action
     menu = window.menuBar().addMenu("&File")
     menu.addAction(made.open)
     menu.addAction(made.demo)
+    menu.addAction(made.apply_model)
     menu.addSeparator()
     export = menu.addMenu("&Export")
     for item in (made.export_csv, made.export_json, made.export_2d, made.export_3d,

@@ -41,13 +41,16 @@ class Projection:
     matrix : ndarray of shape (p, d)
         Row j is the j-th direction (the j-th output coordinate).
     centre : ndarray of shape (d,)
-    names : list of p str
+    names : tuple of p str
         Axis labels (e.g. the direction's largest loadings).
+    short_names : tuple of p str, optional
+        Shorter labels, for a view with less room (the 3-D view); default ``names``.
     """
 
     matrix: np.ndarray
     centre: np.ndarray
     names: tuple[str, ...]
+    short_names: tuple[str, ...] | None = None
 
     def points(self, X: np.ndarray) -> np.ndarray:
         """X : ndarray of shape (n, d) -> ndarray of shape (n, p)."""
@@ -66,7 +69,12 @@ class Projection:
 
     def first(self, p: int) -> Projection:
         """The map onto the first p directions only."""
-        return Projection(self.matrix[:p], self.centre, self.names[:p])
+        short = None if self.short_names is None else self.short_names[:p]
+        return Projection(self.matrix[:p], self.centre, self.names[:p], short)
+
+    def short(self) -> Projection:
+        """The same map, labelled with the short names."""
+        return Projection(self.matrix, self.centre, self.short_names or self.names)
 
 
 # --------------------------------------------------------------------------- principal components

@@ -23,7 +23,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
 
-from gui.views._common import export_scene, paint_canvas_now, style_plot
+from gui.views._common import TEXT_PEN, export_scene, paint_canvas_now, style_plot
 from gui.views._controls import ElidedLabel, level_radii, levels_combo
 from gui.views._density import DensityLayer
 from gui.views._ellipses import EllipseLayer
@@ -191,7 +191,7 @@ class PairsView(QWidget):
                 self._panels[(r, c)] = panel
                 if panel.diagonal:
                     panel.density.place(X[:, fc], 0)
-                    plot.setTitle(self._names[fc], size="9pt")
+                    plot.setTitle(self._names[fc], size="9pt", color=TEXT_PEN)
                 else:
                     rows = self._rows
                     codes = None if self._codes is None else self._codes[rows]

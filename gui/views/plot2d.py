@@ -228,11 +228,6 @@ class Plot2DView(QWidget):
     def axes(self) -> tuple[int, int]:
         return self._axes
 
-    def add_tool(self, widget: QWidget) -> None:
-        """A control of the window's in this view's toolbar, before the pickers (the
-        projection choice of ``gui.window.projections``)."""
-        self._toolbar.insertWidget(0, widget)
-
     def move_points(self, X_shown: np.ndarray) -> None:
         """New positions for the displayed rows, (m, 2), keeping their colours, the
         model and the view range (a projection tour moves the points every frame)."""

@@ -71,10 +71,11 @@ class MainWindow(QMainWindow):
         session, pool = self.session, self.pool
         # The frame drawer draws the 2-D and 3-D views through their projections.
         plane = ProjectedView(self.plot2d, 2, lambda X: self.projections.new_data(X))
-        space = ProjectedView(self.plot3d, 3)
+        space = ProjectedView(self.plot3d, 3, short_names=True)
         self.frames = FrameDrawer(session, pool, plane, space, self.convergence,
                                   self.playback_bar, self, pairs=self.pairs)
         self.projections = ProjectionController(session, self.frames, plane, space, self)
+        self.plane_tabs.setCornerWidget(self.projections.bar)
         self.scores = ModelScores(session, pool, self.compare_panel, self.frames)
         self.fit = FitController(session, pool, self.fit_panel, self.frames, self.convergence,
                                  self)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QPushButton
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
 
 from engine.geometry.projections import (
     Projection,
@@ -24,6 +24,7 @@ from engine.geometry.projections import (
     random_frame,
     tour_steps,
 )
+from gui.views._controls import PICKER_CHARS
 
 FEATURES, PRINCIPAL, DISCRIMINANT = "features", "principal", "discriminant"
 MODES = (
@@ -36,6 +37,10 @@ MODES = (
      "most (mclust's MclustDR, Scrucca 2010), of the current model; the axis labels give "
      "each direction's largest loadings"),
 )
+# Loadings named on an axis: the 2-D view's labels, the 3-D view's (less room); the
+# status bar names more when a projection is chosen.
+LABEL_TERMS = (2, 1)
+STATUS_TERMS = 4
 TOUR_INTERVAL_MS = 33  # ~30 frames a second
 TOUR_STEP = 0.02  # radians the plane turns per frame: a turn of 90 degrees in ~2.6 s
 
@@ -61,9 +66,10 @@ class ProjectedView:
     and redraws the model without the drawer; everything else goes to the view.
     """
 
-    def __init__(self, view, n_axes: int, new_data=None):
+    def __init__(self, view, n_axes: int, new_data=None, short_names: bool = False):
         self.view = view
         self.n_axes = n_axes
+        self.short_names = short_names  # the 3-D view's labels have less room
         self.projection: Projection | None = None
         self._new_data = new_data  # called with the X of new data (the map no longer fits)
         self._data = None  # (X (n, d), names, display rows (m,), true labels)
@@ -101,7 +107,10 @@ class ProjectedView:
     # ------------------------------------------------------------------ the projection
     def set_projection(self, projection: Projection | None) -> None:
         """Show the data through ``projection`` (its first ``n_axes`` directions)."""
-        self.projection = None if projection is None else projection.first(self.n_axes)
+        if projection is not None:
+            projection = projection.first(self.n_axes)
+            projection = projection.short() if self.short_names else projection
+        self.projection = projection
         if self._data is None:
             return
         self._place()
@@ -145,9 +154,10 @@ def principal_projection(X: np.ndarray, names) -> Projection:
     sd = X.std(axis=0, ddof=1)
     sd[~(sd > 0)] = 1.0
     # Loadings on the standardised features: comparable whatever the units.
-    labels = tuple(loading_label(f"PC{j + 1} ({100 * share[j]:.0f} %)", directions[:, j] * sd,
-                                 names) for j in range(directions.shape[1]))
-    return Projection(directions.T, X.mean(axis=0), labels)
+    labels, short = (tuple(loading_label(f"PC{j + 1} ({100 * share[j]:.0f} %)",
+                                         directions[:, j] * sd, names, n_terms)
+                           for j in range(directions.shape[1])) for n_terms in LABEL_TERMS)
+    return Projection(directions.T, X.mean(axis=0), labels, short)
 
 
 def discriminant_projection(X: np.ndarray, names, mixture) -> Projection:
@@ -157,9 +167,9 @@ def discriminant_projection(X: np.ndarray, names, mixture) -> Projection:
     sd = X.std(axis=0, ddof=1)
     sd[~(sd > 0)] = 1.0
     # mclust's std.basis: loadings on standardised features, so units do not decide.
-    labels = tuple(loading_label(f"Dir{j + 1}", directions[:, j] * sd, names)
-                   for j in range(directions.shape[1]))
-    return Projection(directions.T, X.mean(axis=0), labels)
+    labels, short = (tuple(loading_label(f"Dir{j + 1}", directions[:, j] * sd, names, n_terms)
+                           for j in range(directions.shape[1])) for n_terms in LABEL_TERMS)
+    return Projection(directions.T, X.mean(axis=0), labels, short)
 
 
 def tour_projection(frame: np.ndarray, centre: np.ndarray, sd: np.ndarray) -> Projection:
@@ -168,7 +178,8 @@ def tour_projection(frame: np.ndarray, centre: np.ndarray, sd: np.ndarray) -> Pr
 
 
 class ProjectionController(QObject):
-    """The projection choice and the Tour button (in the 2-D view's toolbar)."""
+    """The projection choice and the Tour button (``bar``: a widget the window places
+    beside the 2-D view's tabs)."""
 
     status = Signal(str)
     error = Signal(str, str)
@@ -181,6 +192,10 @@ class ProjectionController(QObject):
         self.plane, self.space = plane, space
         self.mode = FEATURES
         self.combo = QComboBox()
+        # The 2-D toolbar must not widen the window: the combo shows a few letters.
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(PICKER_CHARS)
         for i, (_, text, tip) in enumerate(MODES):
             self.combo.addItem(text)
             self.combo.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
@@ -188,14 +203,18 @@ class ProjectionController(QObject):
                               "components or the mixture's discriminant directions "
                               "(for 3 or more features)")
         self.combo.activated.connect(lambda index: self.set_mode(MODES[index][0]))
-        self.tour_button = QPushButton("Tour")
+        self.tour_button = QToolButton()
+        self.tour_button.setText("Tour")
         self.tour_button.setCheckable(True)
         self.tour_button.setToolTip("Animate the 2-D view between random projections of the "
                                     "standardised features (the grand tour); the ellipses "
                                     "are exact at every frame. Click again to stop.")
         self.tour_button.toggled.connect(self._tour_toggled)
-        plane.view.add_tool(self.tour_button)
-        plane.view.add_tool(self.combo)
+        self.bar = QWidget()
+        row = QHBoxLayout(self.bar)
+        row.setContentsMargins(0, 0, 4, 0)
+        row.addWidget(self.combo)
+        row.addWidget(self.tour_button)
         self.timer = QTimer(self)
         self.timer.setInterval(TOUR_INTERVAL_MS)
         self.timer.timeout.connect(self._tour_frame)
@@ -240,8 +259,19 @@ class ProjectionController(QObject):
         self.combo.setCurrentIndex([m for m, _, _ in MODES].index(mode))
         self.plane.set_projection(projection)
         self.space.set_projection(projection)
+        if projection is not None:
+            self.status.emit(self._described(projection, X, names))
         self.modeChanged.emit(mode)
         return True
+
+    @staticmethod
+    def _described(projection: Projection, X: np.ndarray, names) -> str:
+        """The first two directions with more of their loadings, for the status bar."""
+        sd = X.std(axis=0, ddof=1)
+        sd[~(sd > 0)] = 1.0
+        return "; ".join(
+            loading_label(projection.names[j].split(" = ")[0], projection.matrix[j] * sd,
+                          names, STATUS_TERMS) for j in range(2))
 
     def projection(self) -> Projection | None:
         return self.plane.projection

@@ -10,9 +10,11 @@ off the diagonal asks for its pair in the 2-D view (``pairClicked``).
 The panels are built when the data or the selection changes and updated in place
 after that.  A frame of EM is drawn only while the view is visible; hidden, it
 keeps the newest model and draws it when shown (the frame timer already
-coalesces the snapshots).  Each panel shows a fixed random subset of at most
-``PANEL_POINTS`` of the displayed rows: a scatterplot matrix of 64 panels is read
-for its shapes, and 2,000 points show them.
+coalesces the snapshots), and while EM streams the drawer draws it a row of
+panels per tick (``live_stages``), so that no turn of the event loop holds the
+whole matrix.  Each panel shows a fixed random subset of the displayed rows, at
+most ``PANEL_POINTS`` and ``POINTS_BUDGET`` over all panels: a scatterplot matrix is
+read for its shapes, and a few hundred points per panel show them.
 """
 
 from __future__ import annotations
@@ -32,8 +34,17 @@ from gui.views._point_layer import PointLayer
 MAX_FEATURES = 8
 DEFAULT_FEATURES = 5
 PANEL_POINTS = 2_000
+# Points over all the off-diagonal panels: painting them is most of a frame's cost,
+# so 8 features (56 panels) get ~700 points each and 4 features 2,000.
+POINTS_BUDGET = 40_000
 POINT_SIZE = 4
 PANEL_SPACING = 2
+
+
+def points_per_panel(n_features: int) -> int:
+    """How many rows each off-diagonal panel draws for a matrix of n features."""
+    panels = max(n_features * (n_features - 1), 1)
+    return int(min(PANEL_POINTS, max(POINTS_BUDGET // panels, 200)))
 
 
 def subset_rows(m: int, cap: int) -> np.ndarray:
@@ -78,6 +89,7 @@ class PairsView(QWidget):
         self._model = None  # (means (K, d), covariances (K, d, d), weights (K,))
         self._labels = self._confidence = None  # over the displayed rows
         self._stale = False  # a model arrived while hidden
+        self._unbuilt = False  # the panels wait for the view to be shown
 
         self.feature_button = QToolButton()
         self.feature_button.setText("Features…")
@@ -114,7 +126,6 @@ class PairsView(QWidget):
         rows = np.asarray(display_rows, dtype=np.intp)
         self._X = X[rows]
         self._names = [str(s) for s in feature_names]
-        self._rows = subset_rows(len(rows), PANEL_POINTS)
         self._codes, self._n_classes = None, 0
         if true_labels is not None:
             codes = np.asarray(true_labels)
@@ -127,12 +138,9 @@ class PairsView(QWidget):
         self._build_menu(d)
         if d < 2:  # nothing to pair (the window disables the tab)
             self.canvas.clear()
-            self._panels, self._features = {}, []
+            self._panels, self._features, self._unbuilt = {}, [], False
             return
         self.set_features(list(range(min(d, DEFAULT_FEATURES))))
-        shown, m = len(self._rows), len(rows)
-        self.note.setText(f"{shown:,} of {m:,} points in each panel" if shown < m
-                          else f"{m:,} points")
 
     def _build_menu(self, d: int) -> None:
         self.feature_menu.clear()
@@ -169,9 +177,17 @@ class PairsView(QWidget):
             raise ValueError(f"choose 2 to {MAX_FEATURES} distinct features in [0, {d}); "
                              f"got {indices}")
         self._features = sorted(indices)
+        m = len(self._X)
+        self._rows = subset_rows(m, points_per_panel(len(indices)))
+        shown = len(self._rows)
+        self.note.setText(f"{shown:,} of {m:,} points in each panel" if shown < m
+                          else f"{m:,} points")
         self._sync_menu()
-        self._build_panels()
-        self._draw_model()
+        # Building 64 plots costs ~2 s of CPU: not for data the user never pairs.
+        self._unbuilt = True
+        if self.isVisible():
+            self._build_panels()
+            self._draw_model()
         self.featuresChanged.emit(list(self._features))
 
     def features(self) -> list[int]:
@@ -179,6 +195,7 @@ class PairsView(QWidget):
 
     def _build_panels(self) -> None:
         """The n x n plots for the chosen features: made here, updated in place later."""
+        self._unbuilt = False
         self.canvas.clear()
         self._panels = {}
         n = len(self._features)
@@ -210,8 +227,10 @@ class PairsView(QWidget):
                     plot.setLabel("left", self._names[fr])
 
     # ------------------------------------------------------------------ model
-    def show_model(self, means, covariances, labels=None, confidence=None, weights=None):
-        """Keep the snapshot; draw it now if the view is visible, else when it is shown."""
+    def show_model(self, means, covariances, labels=None, confidence=None, weights=None,
+                   draw: bool = True):
+        """Keep the snapshot; draw it now if the view is visible (and ``draw``), else
+        when it is shown."""
         if self._X is None:
             return
         means = np.asarray(means, dtype=np.float64)
@@ -220,10 +239,10 @@ class PairsView(QWidget):
         self._model = (means, np.asarray(covariances, dtype=np.float64), weights)
         self._labels = None if labels is None else np.asarray(labels)
         self._confidence = None if confidence is None else np.asarray(confidence)
-        if self.isVisible():
+        if self.isVisible() and draw:
             self._draw_model()
         else:
-            self._stale = True
+            self._stale = not self.isVisible()
 
     def clear_model(self) -> None:
         self._model = self._labels = self._confidence = None
@@ -231,12 +250,36 @@ class PairsView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._stale:
+        if self._unbuilt:
+            self._build_panels()
             self._draw_model()
+        elif self._stale:
+            self._draw_model()
+
+    def live_stages(self, means, covariances, labels=None, confidence=None,
+                    weights=None) -> list:
+        """A streamed frame in pieces, a row of panels each, for the drawer's ticks
+        (nothing while the view is hidden: it keeps the model for when it is shown)."""
+        self.show_model(means, covariances, labels, confidence, weights, draw=False)
+        if not self.isVisible() or self._X is None:
+            return []
+
+        def row(r):
+            def draw():
+                self._draw_row(r)
+                self.paint_now()
+            return draw
+
+        return [row(r) for r in range(len(self._features))]
 
     def _draw_model(self) -> None:
         self._stale = False
-        if self._X is None:
+        for r in range(len(self._features)):
+            self._draw_row(r)
+
+    def _draw_row(self, r: int) -> None:
+        """Row r of the matrix with the kept model."""
+        if self._X is None or self._unbuilt:
             return
         model = self._model
         radii = level_radii(self.levels_combo.currentIndex())
@@ -247,7 +290,8 @@ class PairsView(QWidget):
         else:
             labels = confidence = None
         K = 1 if model is None else model[0].shape[0]
-        for (r, c), panel in self._panels.items():
+        for c in range(len(self._features)):
+            panel = self._panels[(r, c)]
             fr, fc = self._features[r], self._features[c]
             if panel.diagonal:
                 if model is None:
@@ -282,6 +326,7 @@ class PairsView(QWidget):
                 return
 
     def n_panels(self) -> int:
+        """Panels built (the matrix is built when the view is first shown)."""
         return len(self._panels)
 
     def panel(self, r: int, c: int) -> pg.PlotItem:

@@ -178,10 +178,12 @@ class FrameDrawer(QObject):
             return mixture.full_covariances() if frame.covariances is None else frame.covariances
 
         def plane():
+            self.drawn = Drawn(mixture, labels, self.drawn.labels3d)
+            if not self.plot2d.isVisible():  # behind the Pairs tab: the next frame once shown
+                return
             self.plot2d.set_caption(None)
             self.plot2d.show_model(mixture.means, covariances(), labels, confidence,
                                    weights=mixture.weights)
-            self.drawn = Drawn(mixture, labels, self.drawn.labels3d)
             self.plot2d.paint_now()
 
         def space():
@@ -196,18 +198,14 @@ class FrameDrawer(QObject):
             if self.convergence.isVisible():
                 self.convergence.paint_now()
 
-        def pairs():
-            self.pairs.show_model(mixture.means, covariances(), labels, confidence,
-                                  weights=mixture.weights)
-            self.pairs.paint_now()
-
         def legend():
             # A first frame's legend entries cost as much as the frame: a tick of their own.
             self.plot2d.show_components(mixture.n_components)
 
         stages = [plane, space]
-        if self.pairs is not None and self.pairs.isVisible():
-            stages.append(pairs)
+        if self.pairs is not None:  # a row of its panels per tick, while it is visible
+            stages += self.pairs.live_stages(mixture.means, covariances(), labels, confidence,
+                                             weights=mixture.weights)
         if self.plot2d.components_in_legend() != mixture.n_components:
             stages.insert(0, legend)
         if time.perf_counter() - self._curves_drawn_at >= LIVE_CURVES_INTERVAL_S:

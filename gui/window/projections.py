@@ -11,6 +11,8 @@ thread (a frame costs one (m, d) x (d, 2) product and the view's update).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
@@ -353,11 +355,18 @@ class ProjectionController(QObject):
         return frame(self._t / steps)
 
     def _tour_frame(self) -> None:
+        """One step along the geodesic, drawn at once; the next frame waits at least as
+        long as this one took (the event loop keeps half its time on big data, where
+        the tour then turns more slowly)."""
         if self._path is None or self.session.data is None:
             return
+        started = time.perf_counter()
         frame, end, steps = self._path
         self._t += 1
         current = end if self._t >= steps else frame(self._t / steps)
         self.plane.move_to(tour_projection(current, *self._standard))
+        self.plane.view.paint_now()
         if self._t >= steps:
             self._new_leg(end)
+        cost_ms = 1000 * (time.perf_counter() - started)
+        self.timer.setInterval(max(TOUR_INTERVAL_MS, round(2 * cost_ms)))

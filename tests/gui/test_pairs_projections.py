@@ -34,6 +34,31 @@ def exact_outline(projection, mixture, k, radii):
     return ellipse_outlines(means, covariances, (0, 1), radii, 120)[k, 0]
 
 
+def test_pairs_view_draws_while_em_streams(qtbot, window):
+    """Shown during a fit, its panels follow the streamed frames (a row per tick)."""
+    generate(qtbot, window, "random mixture", n=30_000, dim=4, k=3, sep=1.0, seed=7)
+    window.plane_tabs.setCurrentWidget(window.pairs)
+    qtbot.waitUntil(lambda: window.pairs.n_panels() == 16)
+    pairs = window.pairs
+    seen = []
+    original = pairs._draw_row
+
+    def recording(r):
+        seen.append((r, None if pairs._model is None else pairs._model[0].copy()))
+        original(r)
+
+    pairs._draw_row = recording
+    fit(qtbot, window, k=3, tol=0.0, max_iter=150)
+    rows = {r for r, _ in seen}
+    assert rows == {0, 1, 2, 3}
+    mixture = window.model.mixture
+    streamed = [m for _, m in seen if m is not None and not np.allclose(m, mixture.means)]
+    assert streamed  # frames of the running fit, not only the final model
+    radii = level_radii(pairs.levels_combo.currentIndex())
+    expected = ellipse_outlines(mixture.means, mixture.full_covariances(), (1, 2), radii, 120)
+    np.testing.assert_allclose(pairs.panel_ellipse(2, 1, 0), expected[0, 0], atol=1e-9)
+
+
 def test_pairs_view_panels_ellipses_and_click_to_2d(qtbot, fitted5):
     window = fitted5
     pairs = window.pairs
@@ -71,10 +96,11 @@ def test_pairs_tab_needs_three_features_and_redraws_when_shown(qtbot, window):
     assert not window.pairs.isVisible()
     fit(qtbot, window, k=2)
     pairs = window.pairs
-    # Hidden during the fit: the panels were not drawn, the newest model was kept.
-    assert pairs._stale
+    # Never shown: the panels are not even built, the newest model is kept.
+    assert pairs.n_panels() == 0 and pairs._stale
     window.plane_tabs.setCurrentWidget(pairs)
     qtbot.waitUntil(lambda: not pairs._stale)
+    assert pairs.n_panels() == 16
     mixture = window.model.mixture
     radii = level_radii(pairs.levels_combo.currentIndex())
     expected = ellipse_outlines(mixture.means, mixture.full_covariances(), (0, 3), radii, 120)

@@ -232,7 +232,7 @@ class Plot2DView(QWidget):
         """New positions for the displayed rows, (m, 2), keeping their colours, the
         model and the view range (a projection tour moves the points every frame)."""
         self._X = np.asarray(X_shown, dtype=np.float64)
-        self.layer.place(self._X[:, 0], self._X[:, 1], self._true_codes, self._n_classes)
+        self.layer.move(self._X[:, 0], self._X[:, 1])
 
     def _on_combo(self, changed: QComboBox) -> None:
         i, j = self.x_combo.currentIndex(), self.y_combo.currentIndex()

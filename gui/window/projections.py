@@ -26,7 +26,6 @@ from engine.geometry.projections import (
     random_frame,
     tour_steps,
 )
-from gui.views._controls import PICKER_CHARS
 
 FEATURES, PRINCIPAL, DISCRIMINANT = "features", "principal", "discriminant"
 MODES = (
@@ -194,10 +193,6 @@ class ProjectionController(QObject):
         self.plane, self.space = plane, space
         self.mode = FEATURES
         self.combo = QComboBox()
-        # The 2-D toolbar must not widen the window: the combo shows a few letters.
-        self.combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.combo.setMinimumContentsLength(PICKER_CHARS)
         for i, (_, text, tip) in enumerate(MODES):
             self.combo.addItem(text)
             self.combo.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)

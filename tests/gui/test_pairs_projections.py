@@ -149,6 +149,9 @@ def test_tour_moves_the_view_with_exact_ellipses_and_stops(qtbot, fitted5):
     projection = projections.projection()
     np.testing.assert_allclose(drawn_outline(window.plot2d, 0),
                                exact_outline(projection, mixture, 0, radii), atol=1e-9)
+    x, y = window.plot2d.points.getData()  # the points moved with the same map
+    np.testing.assert_allclose(np.column_stack([x, y]),
+                               projection.points(window.session.shown_X()), atol=1e-9)
     moved = drawn_outline(window.plot2d, 0).copy()
     qtbot.wait(200)
     assert not np.allclose(drawn_outline(window.plot2d, 0), moved)  # still moving

@@ -266,6 +266,9 @@ class MainWindow(QMainWindow):
 
     def apply_model(self, path: str):
         """Label the current data with the model JSON at ``path`` (File > Apply model…)."""
+        if self.fitting or self.sweeping or self.lrt.running:
+            self.show_error("Apply model", "Stop the running fit, sweep or test first.")
+            return None
         return self.applier.apply(path)
 
     # ------------------------------------------------------------------ fitting

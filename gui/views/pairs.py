@@ -98,10 +98,14 @@ class PairsView(QWidget):
         self.feature_menu = QMenu(self)
         self.feature_button.setMenu(self.feature_menu)
         self.levels_combo = levels_combo()
+        self.levels_combo.setToolTip("Ellipse levels in every panel: Mahalanobis radii (σ) "
+                                     "or the probability mass enclosed (%)")
         self.levels_combo.setCurrentIndex(2)  # one ellipse per component: 64 panels stay legible
         self.levels_combo.currentIndexChanged.connect(lambda _: self._draw_model())
         self.shade_check = QCheckBox("fade uncertain")
         self.shade_check.setChecked(True)
+        self.shade_check.setToolTip("Fade each point by its largest responsibility: a faint "
+                                    "point is shared between components, a solid one is sure")
         self.shade_check.toggled.connect(lambda _: self._draw_model())
         self.note = ElidedLabel()
         bar = QHBoxLayout()

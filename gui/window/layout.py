@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
     QSplitter,
+    QStackedWidget,
+    QTabBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -28,6 +31,53 @@ from gui.views.pairs import PairsView
 from gui.views.plot2d import Plot2DView
 from gui.views.plot3d import Plot3DView
 from gui.views.selection import SelectionView
+
+
+class PlaneTabs(QWidget):
+    """The 2-D and Pairs views as tabs, with a corner for the projection choice.
+
+    A tab bar over a stack, not a QTabWidget: its pane's margins made the 2-D view's
+    column wider than the view, at the 3-D view's expense.  The methods are
+    QTabWidget's that the window uses.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.bar = QTabBar()
+        self.bar.setDrawBase(False)
+        self.stack = QStackedWidget()
+        self.top = QHBoxLayout()
+        self.top.setContentsMargins(0, 0, 0, 0)
+        self.top.addWidget(self.bar)
+        self.top.addStretch(1)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addLayout(self.top)
+        column.addWidget(self.stack, 1)
+        self.bar.currentChanged.connect(self.stack.setCurrentIndex)
+
+    def addTab(self, widget: QWidget, text: str) -> None:
+        self.stack.addWidget(widget)
+        self.bar.addTab(text)
+
+    def setTabToolTip(self, index: int, tip: str) -> None:
+        self.bar.setTabToolTip(index, tip)
+
+    def setTabEnabled(self, index: int, enabled: bool) -> None:
+        self.bar.setTabEnabled(index, enabled)
+
+    def isTabEnabled(self, index: int) -> bool:
+        return self.bar.isTabEnabled(index)
+
+    def setCornerWidget(self, widget: QWidget) -> None:
+        self.top.addWidget(widget)
+
+    def setCurrentWidget(self, widget: QWidget) -> None:
+        self.bar.setCurrentIndex(self.stack.indexOf(widget))
+
+    def currentWidget(self) -> QWidget:
+        return self.stack.currentWidget()
 
 
 @dataclass
@@ -51,7 +101,7 @@ class Layout:
     display_note: QLabel  # how many points are shown (status bar)
     load_progress: QProgressBar  # a file being read (status bar)
     pairs: PairsView | None = None  # the scatterplot matrix, a tab beside the 2-D view
-    plane_tabs: QTabWidget | None = None  # the 2-D view and the Pairs view
+    plane_tabs: PlaneTabs | None = None  # the 2-D view and the Pairs view
 
     def show_bottom(self, widget: QWidget) -> None:
         """Bring a bottom view to the front, with its share of the height (the
@@ -85,7 +135,7 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     convergence, selection_view = ConvergenceView(), SelectionView()
     bootstrap_view = BootstrapView()
     pairs = PairsView()
-    plane_tabs = QTabWidget()
+    plane_tabs = PlaneTabs()
     plane_tabs.addTab(plot2d, "2-D")
     plane_tabs.addTab(pairs, "Pairs")
     plane_tabs.setTabToolTip(1, "Every pair of the chosen features (3 or more features); "

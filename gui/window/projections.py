@@ -127,11 +127,6 @@ class ProjectedView:
         self.view.move_points(projection.points(X[rows]))
         self._show_model()
 
-    def shown_points(self) -> np.ndarray:
-        """(m, p): the display rows as the view receives them."""
-        X, _, rows, _ = self._data
-        return X[rows] if self.projection is None else self.projection.points(X[rows])
-
     def _place(self) -> None:
         X, names, rows, labels = self._data
         if self.projection is not None:

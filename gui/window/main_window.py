@@ -9,7 +9,9 @@
   the menus' ``menu_actions``;
 * the controllers: ``frames`` (the 60 Hz frame timer, drawing), ``fit``, ``sweep``,
   ``lrt`` (the bootstrap test for K), ``scores`` (the k-means comparison), ``files``
-  (exports, dialogs, About);
+  (exports, dialogs, About), ``projections`` (what the 2-D and 3-D views project
+  onto, the tour), ``applier`` (File > Apply model…); the ``pairs`` view is a tab
+  beside ``plot2d`` in ``plane_tabs``;
 * ``pool``, the worker threads (``gui.jobs.JobPool``).
 
 It never runs EM or O(n) numpy itself: snapshots arrive from a ``FitWorker`` and

@@ -29,14 +29,17 @@ from gui.heap import freeze_startup_heap
 from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
 from gui.window.apply_model import ModelApplier
+from gui.window.data_notes import DataNotes
 from gui.window.file_actions import FileActions, window_image
 from gui.window.fit_controller import FitController
 from gui.window.frames import Drawn, FrameDrawer
 from gui.window.layout import build_layout, build_menus
 from gui.window.lrt_controller import LRTController
+from gui.window.probe_controller import ProbeController
 from gui.window.projections import ProjectedView, ProjectionController
 from gui.window.scores import ModelScores
 from gui.window.session import DEFAULT_DISPLAY_CAP, Session
+from gui.window.start_controller import StartController, add_start_menus
 from gui.window.sweep_controller import SweepController
 
 
@@ -87,9 +90,14 @@ class MainWindow(QMainWindow):
         self.lrt = LRTController(session, pool, self.selection_panel.test_k,
                                  self.bootstrap_view, self)
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
+        self.data_notes = DataNotes(session, pool, self.data_panel, self)
         self.applier = ModelApplier(session, pool, self.frames, self.convergence, self.scores,
                                     self.fit_panel, self)
         self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo)
+        self.start = StartController(session, self.fit, self.frames, self.fit_panel,
+                                     self.plot2d, self.plot3d, self)
+        add_start_menus(self, self.start)
+        self.probe = ProbeController(session, self.frames, self.start, self.plot2d, self)
         self._wire()
         self._model_changed(None)  # the exports of a model start disabled
         self.frames.start()
@@ -100,12 +108,14 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
-        for part in (frames, fit, sweep, self.lrt, files, self.applier, self.projections):
+        for part in (frames, fit, sweep, self.lrt, files, self.data_notes, self.start,
+                     self.applier, self.projections):
             part.status.connect(self.show_status)
-        for part in (fit, sweep, self.lrt, files, self.applier):
+        for part in (fit, sweep, self.lrt, files, self.start, self.applier):
             part.error.connect(self.show_error)
         files.applyRequested.connect(self.apply_model)
         self.pairs.pairClicked.connect(self.show_pair)
+        self.start.edit_action.toggled.connect(self._start_editing)
         session.modelChanged.connect(self._model_changed)
         session.displayRowsChanged.connect(
             lambda *_: self.display_note.setText(session.display_note()))
@@ -265,6 +275,13 @@ class MainWindow(QMainWindow):
         self.projections.set_mode("features")
         self.plot2d.set_axes(i, j)
         self.plane_tabs.setCurrentWidget(self.plot2d)
+
+    def _start_editing(self, on: bool) -> None:
+        """The start editor works on the features: a projection or a tour gives way."""
+        self.projections.bar.setEnabled(not on)
+        if on and (self.projections.mode != "features" or self.projections.touring):
+            self.projections.set_mode("features")
+            self.start.show_state(self.start.state)  # drawn again over the re-placed points
 
     def apply_model(self, path: str):
         """Label the current data with the model JSON at ``path`` (File > Apply model…)."""

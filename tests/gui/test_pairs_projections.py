@@ -189,3 +189,17 @@ def test_apply_model_labels_the_data_and_refuses_a_bad_file(qtbot, window, tmp_p
         window.apply_model(str(other))
     assert "has no column 'a'" in blocker.args[1]
     assert window.model is model and window.data is not None
+
+
+def test_editing_a_start_shows_the_features(qtbot, fitted5):
+    """The start editor draws in feature coordinates: a projection gives way to them."""
+    window = fitted5
+    projections = window.projections
+    assert projections.set_mode("principal")
+    window.start.edit_action.setChecked(True)
+    assert window.start.editing
+    assert projections.mode == "features" and projections.projection() is None
+    assert window.plot2d.plot.getAxis("bottom").labelText == window.data.feature_names[0]
+    assert not projections.bar.isEnabled()
+    window.start.edit_action.setChecked(False)
+    assert projections.bar.isEnabled()

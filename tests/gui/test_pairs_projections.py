@@ -203,3 +203,13 @@ def test_editing_a_start_shows_the_features(qtbot, fitted5):
     assert not projections.bar.isEnabled()
     window.start.edit_action.setChecked(False)
     assert projections.bar.isEnabled()
+
+
+def test_point_probe_rings_the_point_where_a_projection_draws_it(qtbot, fitted5):
+    window = fitted5
+    assert window.projections.set_mode("principal")
+    window.probe.show_row(7)
+    x, y = window.probe.ring.getData()
+    np.testing.assert_allclose([x[0], y[0]], window.plot2d.shown_points()[7])
+    expected = window.projections.projection().points(window.session.shown_X()[7:8])[0]
+    np.testing.assert_allclose([x[0], y[0]], expected, atol=1e-9)

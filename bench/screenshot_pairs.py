@@ -3,7 +3,8 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" python bench/screenshot_pairs.py OUT_DIR
 
 Writes OUT_DIR/pairs_iris.png (the Pairs tab), OUT_DIR/dr_iris.png (the 2-D and 3-D
-views on the discriminant directions) and OUT_DIR/tour_iris.png (a frame of the tour).
+views on the discriminant directions), dr_overlays_iris.png (the same with the hdr
+contours, the regions and the margins) and OUT_DIR/tour_iris.png (a frame of the tour).
 iris is written from scikit-learn's bundled copy, as R writes it.
 """
 
@@ -71,12 +72,18 @@ def main(out_dir: str) -> int:
     window.projections.set_mode("discriminant")
     settle(app)
     window.screenshot().save(str(out / "dr_iris.png"))
+    for name in ("contours", "regions", "margins"):  # the density overlays, projected
+        window.plot2d.set_overlay(name, True)
+    settle(app, 1.0)
+    window.screenshot().save(str(out / "dr_overlays_iris.png"))
+    for name in ("contours", "regions", "margins"):
+        window.plot2d.set_overlay(name, False)
     window.projections.start_tour()
     settle(app, 1.5)
     window.screenshot().save(str(out / "tour_iris.png"))
     window.projections.stop_tour()
     window.close()
-    print(f"wrote {out}/pairs_iris.png, dr_iris.png, tour_iris.png")
+    print(f"wrote {out}/pairs_iris.png, dr_iris.png, dr_overlays_iris.png, tour_iris.png")
     return 0
 
 

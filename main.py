@@ -382,6 +382,8 @@ def command_fit(args) -> int:
     for output in (args.output, args.model):  # refused before the sweep, not after it
         if output:
             writers.refuse_input_as_output(output, args.data)
+    if args.output and args.model and writers.same_file(args.output, args.model):
+        raise UsageError(f"{args.model}: -o and --model name the same file; choose two")
     ks = parse_components(args.components)
     requested_types = parse_covariance(args.covariance)
     one_model = len(ks) == 1 and requested_types is not None and len(requested_types) == 1

@@ -68,6 +68,13 @@ def test_outputs_naming_the_input_are_refused_before_any_fit(tmp_path, data):
     assert sorted(os.listdir(tmp_path)) == ["data.csv", "link.csv"]
 
 
+def test_the_labeled_csv_and_the_model_cannot_share_a_file(tmp_path, data):
+    out = tmp_path / "out.csv"
+    result = run("fit", data, "-k", "2", "--covariance", "VVV", "-o", out, "--model", out)
+    _one_error_line(result, f"{out}: -o and --model name the same file; choose two")
+    assert result.stdout == "" and not out.exists()
+
+
 def _file_size_limit(limit: int):
     """For the child: writes beyond ``limit`` bytes per file fail with EFBIG."""
 

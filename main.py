@@ -394,7 +394,9 @@ def command_fit(args) -> int:
 
     for output in (args.output, args.model):  # refused before the sweep, not after it
         if output:
-            writers.refuse_input_as_output(output, args.data)
+            writers.refuse_input_as_output(output, args.data, args.init_model)
+    if args.output and args.model and writers.same_file(args.output, args.model):
+        raise UsageError(f"{args.model}: -o and --model name the same file; choose two")
     saved = _init_model(args)
     ks = parse_components(args.components or "1-9")
     requested_types = parse_covariance(args.covariance or "all")

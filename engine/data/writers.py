@@ -247,11 +247,12 @@ def refuse_input_as_output(path, *inputs) -> None:
     Any spelling counts: a relative path, a symbolic or a hard link to the input.
     """
     for source in inputs:
-        if source is not None and _same_file(path, source):
+        if source is not None and same_file(path, source):
             raise DataError("is the input file; choose another output file", path=path)
 
 
-def _same_file(a, b) -> bool:
+def same_file(a, b) -> bool:
+    """Whether paths a and b name one file (or would: by realpath, then by inode)."""
     if os.path.realpath(a) == os.path.realpath(b):
         return True
     try:

@@ -61,7 +61,12 @@ _warm_up_started = False
 
 
 def compiled_kernels():
-    """The compiled module, or None where numba cannot be imported or is disabled."""
+    """The compiled module, or None where numba cannot be imported or is disabled.
+
+    None too when numba was imported before with another cache folder (by the
+    user's own code): its cache is then not the one ``compiled_ready`` checks,
+    and a call could compile in the foreground for a minute.
+    """
     global _kernels, _tried
     if not _tried:
         _tried = True
@@ -69,6 +74,9 @@ def compiled_kernels():
             return None
         os.environ.setdefault("NUMBA_CACHE_DIR", CACHE_DIR)
         try:
+            numba_config = importlib.import_module("numba.core.config")
+            if os.path.abspath(numba_config.CACHE_DIR or "") != os.path.abspath(CACHE_DIR):
+                return None
             _kernels = importlib.import_module("engine.kernels.compiled")
         except ImportError:
             _kernels = None

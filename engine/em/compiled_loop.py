@@ -31,8 +31,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from engine.em.loop import Snapshot, em_steps, run_to_end
-from engine.kernels.direct import DIRECT_MAX_VALUES
+from engine.em.loop import Snapshot, em_steps, max_iter_event, run_to_end
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 # Set to 1 to run every fit on the numpy path (for comparisons and debugging).
@@ -44,12 +43,31 @@ CACHE_DIR = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
     "gmm-studio",
     "numba",
 )
+# Rows x components up to which the compiled loop beats the numpy path.  Its
+# E-step is scalar code (libm's exp), numpy's is vectorised, so past the
+# per-iteration overhead numpy catches up: per EM iteration, CPU, 2 cores
+# loaded, compiled / numpy: VVV 1,500 values 0.03 / 0.19 ms, 10,000 0.23 / 0.28,
+# 25,000 0.58 / 0.43; VVE (an inner loop per M-step) 25,000 0.65 / 1.04,
+# 45,000 1.19 / 1.52, 60,000 1.21 / 1.03 (bench/compiled_crossover.py).
+_COMPILED_MAX_VALUES = 16_384
+_ITERATIVE_MAX_VALUES = 45_000
+_ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
+
+# Loading the compiled loop costs a process ~0.6-1 s (numba, the scipy.linalg it
+# imports, the machine code), the numpy path ~0.2 ms per iteration more than the
+# compiled one: so a process takes the numpy path for its first iterations on
+# small data, and loads the loop once they add up to this many.  A short command
+# (one structure, a few thousand iterations) never pays the load; a sweep of
+# all fourteen structures (~16,000 iterations on faithful) does, early.
+NUMPY_ITERATIONS_BEFORE_LOADING = 2_000
 
 _kernels = None
 _tried = False
 _warm_up_started = False
+_loaded = False
+_numpy_iterations = 0
 
 
 def compiled_kernels():
@@ -103,6 +121,27 @@ def warm_up() -> bool:
     marker = _ready_marker()
     if kernels is None or marker is None:
         return False
+    _run_tiny_fit(kernels)
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    with open(marker + ".tmp", "w") as file:
+        file.write("compiled\n")
+    os.replace(marker + ".tmp", marker)
+    return True
+
+
+def load_if_ready() -> None:
+    """Load the cached machine code now (~0.5 s) if it is cached; never compiles.
+
+    The sweep's worker server calls this once, so that every worker it forks
+    starts with the loop loaded instead of each loading it for itself.
+    """
+    if compiled_ready() and (kernels := compiled_kernels()) is not None:
+        _run_tiny_fit(kernels)
+
+
+def _run_tiny_fit(kernels) -> None:
+    global _loaded
+    _loaded = True
     X = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0], [2.0, 2.0], [2.5, 1.0], [1.5, 2.5]])
     start = Mixture(
         weights=np.array([0.5, 0.5]),
@@ -111,11 +150,6 @@ def warm_up() -> bool:
         covariance_type="VVV",
     )
     _compiled_to_end(kernels, X, start, 1e-6, 2, 1e-6)
-    os.makedirs(CACHE_DIR, exist_ok=True)
-    with open(marker + ".tmp", "w") as file:
-        file.write("compiled\n")
-    os.replace(marker + ".tmp", marker)
-    return True
 
 
 def start_background_warm_up() -> None:
@@ -164,18 +198,36 @@ def em_to_end(
         between its iterations); the compiled call has no iterations to watch
         and takes milliseconds.
     """
-    if X.shape[0] * start.n_components <= DIRECT_MAX_VALUES:
-        if compiled_ready() and (kernels := compiled_kernels()) is not None:
+    if X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
+        if not compiled_ready():
+            start_background_warm_up()
+        elif _worth_loading() and (kernels := compiled_kernels()) is not None:
             snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
             if snapshot is not None:
                 return snapshot
-        else:
-            start_background_warm_up()
     snapshots = em_steps(X, start, tol, max_iter, reg_covar, chunk_size)
-    return run_to_end(snapshots if watch is None else watch(snapshots))
+    last = run_to_end(snapshots if watch is None else watch(snapshots))
+    _count_numpy_iterations(last.iteration)
+    return last
+
+
+def _worth_loading() -> bool:
+    """Whether this process has the loop loaded, or has run enough EM to repay loading it."""
+    return _loaded or _numpy_iterations >= NUMPY_ITERATIONS_BEFORE_LOADING
+
+
+def _count_numpy_iterations(iterations: int) -> None:
+    global _numpy_iterations
+    _numpy_iterations += iterations
+
+
+def _compiled_max_values(structure: str) -> int:
+    return _ITERATIVE_MAX_VALUES if structure in _ITERATIVE else _COMPILED_MAX_VALUES
 
 
 def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:
+    global _loaded
+    _loaded = True
     # Writable C-ordered float64 copies: numba compiles (and caches) one machine
     # code per argument type, and read-only or strided arrays are other types.
     def plain(a):
@@ -211,10 +263,7 @@ def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | 
         return None
     events = ()
     if not converged:
-        events = (
-            f"stopped by max_iter={max_iter} before converging "
-            f"(last change of the mean log-likelihood {change:.3g}, tol {tol:g})",
-        )
+        events = (max_iter_event(max_iter, change, tol),)
     covariances = mixture.full_covariances()
     covariances.flags.writeable = False
     return Snapshot(

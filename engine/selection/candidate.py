@@ -177,14 +177,20 @@ def fit_candidate(
     settings: FitSettings,
     data_variance: np.ndarray,
     should_stop: Callable[[], bool] | None = None,
+    start: Mixture | None = None,
 ) -> Candidate:
     """Fit and diagnose one candidate; never raises for a data problem.
+
+    ``start``: given initial parameters (their structure is the candidate's);
+    ``settings.init`` and ``n_init`` are then unused.
 
     Raises
     ------
     SweepCancelled
         When ``should_stop()`` turns true between two EM iterations.
     """
+    if start is not None:
+        settings = replace(settings, covariance_type=start.covariance_type)
     cov_type = settings.covariance_type
     try:
         # A sweep shows no iterations: the winning start need not be replayed, and
@@ -194,6 +200,7 @@ def fit_candidate(
             replace(settings, n_components=n_components),
             should_stop=should_stop,
             watch=lambda snapshots: _until_stopped(snapshots, should_stop),
+            start=start,
         )
         if should_stop is not None and should_stop():
             raise SweepCancelled  # asked during a compiled fit, which has no checkpoints

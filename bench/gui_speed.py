@@ -35,12 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEvent, QObject  # noqa: E402
-from PySide6.QtWidgets import QWidget  # noqa: E402
-
-from bench.small_sweeps import load, machine, write_real  # noqa: E402
-from gui.app import application  # noqa: E402  (sets the GL attributes first)
-from gui.window.main_window import MainWindow  # noqa: E402
+# Qt, the window and the engine are imported inside the functions: the sweep's
+# worker processes re-run this script as their ``__mp_main__`` (as they re-run
+# main.py in the application), and importing the GUI there would cost each worker
+# a second or more of CPU that the application's workers do not pay.
 
 SWEEP_TARGET_S = 0.5
 FIRST_FRAME_TARGET_S = 0.1
@@ -76,6 +74,8 @@ def worker_server_pid() -> int | None:
 
 
 def load_faithful(app, window, workdir: Path) -> None:
+    from bench.small_sweeps import write_real
+
     path = write_real("faithful", workdir)
     window.load_csv(str(path))
     wait_until(app, lambda: window.data is not None and "faithful" in str(window.data.source))
@@ -134,6 +134,9 @@ def timed_sweep(app, window) -> dict:
 
 
 def timed_fit(app, window) -> dict:
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QWidget
+
     panel = window.fit_panel
     window.controls.setCurrentIndex(1)
     window.bottom_tabs.setCurrentWidget(window.convergence)
@@ -202,8 +205,11 @@ def main(argv=None) -> int:
                         help="time given to the worker server to start before the first sweep")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results_gui_speed.md"))
     args = parser.parse_args(argv)
+    from bench.small_sweeps import load, machine
     from engine.em.compiled_loop import compiled_ready
     from engine.selection.pool import warm_up
+    from gui.app import application  # sets the GL attributes before the QApplication
+    from gui.window.main_window import MainWindow
 
     header = [f"machine: {machine()}",
               f"Python {platform.python_version()}; compiled loop cached: {compiled_ready()}",

@@ -239,6 +239,40 @@ def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def render(header: list[str], version: str, timing_rows: list[str], choice_rows: list[str]) -> str:
+    """The results file: the machine, the timings, the choices."""
+    lines = [
+        "# Small-data model selection, whole process: GMM Studio against mclust",
+        "",
+        "Written by `bench/small_sweeps.py` (see its docstring): `python main.py fit DATA.csv "
+        "-k 1-9 --covariance all` against `Rscript` reading the same CSV and running "
+        f"`mclustBIC(X, G = 1:9)` (mclust {version}), each a whole process, 14 structures x 9.",
+        "",
+        *(f"* {line}" for line in header),
+        "",
+        "The machine's two cores are shared with other engineers running tests, so wall "
+        "times depend on their load (see the load averages): **the CPU time (user + sys "
+        "of the whole process) is the fairer figure**. Medians of the runs counted in the "
+        "last column (interleaved: mclust, ours, ours on the numpy path, mclust, ...).",
+        "",
+        "| data | n x d | mclust wall / CPU s | ours wall / CPU s | ours / mclust CPU "
+        "| ours, numpy path (GMM_STUDIO_NO_COMPILED=1) wall / CPU s | runs |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        *timing_rows,
+        "",
+        "The models chosen: BIC in scikit-learn's sign (lower is better; mclust prints the "
+        "negative); 'ours at mclust's' is our BIC for mclust's choice, 'mclust's at ours' "
+        "mclust's BIC for ours (NA: mclust gave no value there); the last column compares "
+        "the numpy path's choice with the compiled one's.",
+        "",
+        "| data | mclust's choice: BIC | ours: BIC | same? | ours at mclust's "
+        "| mclust's at ours | candidates: ours 'ok' / mclust's not NA | numpy path's choice |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        *choice_rows,
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -276,37 +310,12 @@ def main(argv=None) -> int:
             timing_rows.append(timing)
             choice_rows.append(choice)
             print(timing, choice, sep="\n", flush=True)
+            # Written after each data set, so that a long run interrupted keeps its rows.
+            partial = f"partial: {len(timing_rows)} of {len(names)} data sets"
+            Path(args.out).write_text(render([*header, partial], version, timing_rows,
+                                             choice_rows))
     header.append(f"load average after: {load()} ({(time.time() - started) / 60:.0f} min)")
-    lines = [
-        "# Small-data model selection, whole process: GMM Studio against mclust",
-        "",
-        "Written by `bench/small_sweeps.py` (see its docstring): `python main.py fit DATA.csv "
-        "-k 1-9 --covariance all` against `Rscript` reading the same CSV and running "
-        f"`mclustBIC(X, G = 1:9)` (mclust {version}), each a whole process, 14 structures x 9.",
-        "",
-        *(f"* {line}" for line in header),
-        "",
-        "The machine's two cores are shared with other engineers running tests, so wall "
-        "times depend on their load (see the load averages): **the CPU time (user + sys "
-        "of the whole process) is the fairer figure**. Medians of the runs counted in the "
-        "last column (interleaved: mclust, ours, ours on the numpy path, mclust, ...).",
-        "",
-        "| data | n x d | mclust wall / CPU s | ours wall / CPU s | ours / mclust CPU "
-        "| ours, numpy path (GMM_STUDIO_NO_COMPILED=1) wall / CPU s | runs |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        *timing_rows,
-        "",
-        "The models chosen: BIC in scikit-learn's sign (lower is better; mclust prints the "
-        "negative); 'ours at mclust's' is our BIC for mclust's choice, 'mclust's at ours' "
-        "mclust's BIC for ours (NA: mclust gave no value there); the last column compares "
-        "the numpy path's choice with the compiled one's.",
-        "",
-        "| data | mclust's choice: BIC | ours: BIC | same? | ours at mclust's "
-        "| mclust's at ours | candidates: ours 'ok' / mclust's not NA | numpy path's choice |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        *choice_rows,
-    ]
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    Path(args.out).write_text(render(header, version, timing_rows, choice_rows))
     print(f"wrote {args.out}")
     return 0
 

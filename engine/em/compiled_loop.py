@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.metadata
+import importlib.util
 import os
 import subprocess
 import sys
@@ -55,19 +55,9 @@ _ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
 
-# Loading the compiled loop costs a process ~0.6-1 s (numba, the scipy.linalg it
-# imports, the machine code), the numpy path ~0.2 ms per iteration more than the
-# compiled one: so a process takes the numpy path for its first iterations on
-# small data, and loads the loop once they add up to this many.  A short command
-# (one structure, a few thousand iterations) never pays the load; a sweep of
-# all fourteen structures (~16,000 iterations on faithful) does, early.
-NUMPY_ITERATIONS_BEFORE_LOADING = 2_000
-
 _kernels = None
 _tried = False
 _warm_up_started = False
-_loaded = False
-_numpy_iterations = 0
 
 
 def compiled_kernels():
@@ -93,15 +83,22 @@ def _ready_marker() -> str | None:
     """The file that says the loop is compiled for this source file, numba and Python.
 
     numba keys its cache by the source file's path and modification time, so
-    the marker does too: another copy of the package has its own cache.
+    the marker does too: another copy of the package has its own cache.  The
+    installed numba is told by its own file's time (importlib.metadata would
+    cost every command ~0.1 s of imports).
     """
+    numba_spec = importlib.util.find_spec("numba")
+    source = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", "compiled.py"
+    )
+    if numba_spec is None or numba_spec.origin is None:
+        return None
     try:
-        numba_version = importlib.metadata.version("numba")
-        source = os.path.join(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", "compiled.py"
+        stamp = (
+            f"{source} {os.stat(source).st_mtime_ns} "
+            f"{numba_spec.origin} {os.stat(numba_spec.origin).st_mtime_ns} {sys.version}"
         )
-        stamp = f"{source} {os.stat(source).st_mtime_ns} {numba_version} {sys.version}"
-    except (importlib.metadata.PackageNotFoundError, OSError):
+    except OSError:
         return None
     digest = hashlib.sha1(stamp.encode()).hexdigest()[:16]
     return os.path.join(CACHE_DIR, f"gmm-studio-ready-{digest}")
@@ -140,8 +137,6 @@ def load_if_ready() -> None:
 
 
 def _run_tiny_fit(kernels) -> None:
-    global _loaded
-    _loaded = True
     X = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0], [2.0, 2.0], [2.5, 1.0], [1.5, 2.5]])
     start = Mixture(
         weights=np.array([0.5, 0.5]),
@@ -159,8 +154,9 @@ def start_background_warm_up() -> None:
         return
     _warm_up_started = True
     lock = os.path.join(CACHE_DIR, "gmm-studio-compiling")
+    if importlib.util.find_spec("numba") is None:
+        return
     try:
-        importlib.metadata.version("numba")
         os.makedirs(CACHE_DIR, exist_ok=True)
         if os.path.exists(lock) and time.time() - os.path.getmtime(lock) < _WARM_UP_TIMEOUT_S:
             return  # another process is compiling
@@ -175,8 +171,8 @@ def start_background_warm_up() -> None:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # outlives a short command-line run
         )
-    except (OSError, importlib.metadata.PackageNotFoundError):
-        pass  # no numba, no cache folder or no process: fits stay on the numpy path
+    except OSError:
+        pass  # no cache folder or no process: fits stay on the numpy path
 
 
 def em_to_end(
@@ -187,6 +183,7 @@ def em_to_end(
     reg_covar: float,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     watch: Callable[[Iterator[Snapshot]], Iterator[Snapshot]] | None = None,
+    compiled: bool = True,
 ) -> Snapshot:
     """The last snapshot of EM from ``start`` (see :func:`engine.em.loop.em_steps`).
 
@@ -197,28 +194,18 @@ def em_to_end(
     watch : wraps the numpy path's snapshot stream (a sweep's cancel check runs
         between its iterations); the compiled call has no iterations to watch
         and takes milliseconds.
+    compiled : whether to use the compiled loop where it is cached and pays
+        (False: always the numpy path; see ``FitSettings.compiled``).
     """
-    if X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
+    if compiled and X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
         if not compiled_ready():
             start_background_warm_up()
-        elif _worth_loading() and (kernels := compiled_kernels()) is not None:
+        elif (kernels := compiled_kernels()) is not None:
             snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
             if snapshot is not None:
                 return snapshot
     snapshots = em_steps(X, start, tol, max_iter, reg_covar, chunk_size)
-    last = run_to_end(snapshots if watch is None else watch(snapshots))
-    _count_numpy_iterations(last.iteration)
-    return last
-
-
-def _worth_loading() -> bool:
-    """Whether this process has the loop loaded, or has run enough EM to repay loading it."""
-    return _loaded or _numpy_iterations >= NUMPY_ITERATIONS_BEFORE_LOADING
-
-
-def _count_numpy_iterations(iterations: int) -> None:
-    global _numpy_iterations
-    _numpy_iterations += iterations
+    return run_to_end(snapshots if watch is None else watch(snapshots))
 
 
 def _compiled_max_values(structure: str) -> int:
@@ -226,8 +213,6 @@ def _compiled_max_values(structure: str) -> int:
 
 
 def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:
-    global _loaded
-    _loaded = True
     # Writable C-ordered float64 copies: numba compiles (and caches) one machine
     # code per argument type, and read-only or strided arrays are other types.
     def plain(a):

@@ -34,6 +34,7 @@ from engine.em.loop import (
     FitSettings,
     run_to_end,
 )
+from engine.em.rows import as_rows, is_chunked
 from engine.em.starts import mixture_from_parameters
 from engine.model.mixture import Mixture, as_float_matrix
 
@@ -115,7 +116,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             random_state=seed,
         ).validate()
 
-    def _given_start(self, X) -> Mixture | None:
+    def _given_start(self, X, estimate_on=None) -> Mixture | None:
+        """The start the parameters give; ``estimate_on`` (m, d): rows to estimate the
+        missing pieces on (X itself when None; a sample when X is not in memory)."""
         if self.warm_start and hasattr(self, "mixture_"):
             return self.mixture_
         if self.means_init is None and self.weights_init is None and self.precisions_init is None:
@@ -131,7 +134,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             weights=self.weights_init,
             means=means,
             precisions=self.precisions_init,
-            X=X,
+            X=X if estimate_on is None else estimate_on,
             reg_covar=self.reg_covar,
         )
 
@@ -147,6 +150,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     def fit_predict(self, X, y=None):
+        """Fit, then the labels of X.
+
+        X : array-like of shape (n, d); a memory-mapped array or a Dask array
+            (rows chunked) is fitted chunk by chunk where its rows are, and a Dask
+            array's labels come back as a lazy Dask array.
+        """
+        if is_chunked(X):
+            return self._fit_chunked(as_rows(X))
         # Two rows at least, as scikit-learn asks: one row has no spread to estimate.
         X = as_float_matrix(validate_data(self, X, **_DATA_RULES, ensure_min_samples=2))
         if X.shape[0] < self.n_components:
@@ -171,6 +182,46 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._store(best)
         return self.mixture_.predict(X)
 
+    def _fit_chunked(self, rows):
+        """fit_predict for rows not in memory (engine.em.rows.ChunkedRows)."""
+        n_samples, n_features = rows.shape
+        if n_samples < max(2, self.n_components):
+            raise ValueError(
+                f"Expected n_samples >= max(2, n_components) but got n_components = "
+                f"{self.n_components}, n_samples = {n_samples}"
+            )
+        self.n_features_in_ = n_features
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        sample = rows.sample(FitSettings().sample_rows, self._seeds(1)[0])
+        start = self._given_start(rows, estimate_on=sample)
+        n_runs = 1 if start is not None else int(self.n_init)
+        best = None
+        for seed in self._seeds(n_runs):
+            last = _run(rows, self._settings(seed), start)
+            if best is None or last.log_likelihood > best.log_likelihood:
+                best = last
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                f"EM did not converge within max_iter={self.max_iter} iterations; "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self._store(best)
+        return rows.predict(self.mixture_)
+
+    def _fitted_rows(self, X):
+        """X not in memory, as ChunkedRows, after checking the model and d."""
+        check_is_fitted(self, "mixture_")
+        rows = as_rows(X)
+        if rows.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {rows.shape[1]} features, but GaussianMixture is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return rows
+
     def _store(self, snapshot) -> None:
         mixture = snapshot.mixture
         self.mixture_ = mixture
@@ -190,18 +241,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return as_float_matrix(validate_data(self, X, **_DATA_RULES, reset=False))
 
     def score_samples(self, X):
+        if is_chunked(X):  # lazy (a Dask array) or chunk by chunk (a memory map)
+            return self._fitted_rows(X).score_samples(self.mixture_)
         X = self._fitted_input(X)
         return self.mixture_.score_samples(X)
 
     def score(self, X, y=None):
+        if is_chunked(X):
+            rows = self._fitted_rows(X)
+            return rows.scores(self.mixture_)["log_likelihood"] / rows.shape[0]
         X = self._fitted_input(X)
         return self.mixture_.score(X)
 
     def predict(self, X):
+        if is_chunked(X):  # lazy (a Dask array) or chunk by chunk (a memory map)
+            return self._fitted_rows(X).predict(self.mixture_)
         X = self._fitted_input(X)
         return self.mixture_.predict(X)
 
     def predict_proba(self, X):
+        if is_chunked(X):  # lazy (a Dask array) or chunk by chunk (a memory map)
+            return self._fitted_rows(X).predict_proba(self.mixture_)
         X = self._fitted_input(X)
         return self.mixture_.predict_proba(X)
 
@@ -213,14 +273,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return X, labels
 
     def bic(self, X):
+        if is_chunked(X):
+            return self._fitted_rows(X).scores(self.mixture_)["bic"]
         X = self._fitted_input(X)
         return self.mixture_.bic(X)
 
     def aic(self, X):
+        if is_chunked(X):
+            return self._fitted_rows(X).scores(self.mixture_)["aic"]
         X = self._fitted_input(X)
         return self.mixture_.aic(X)
 
     def icl(self, X):
+        if is_chunked(X):
+            return self._fitted_rows(X).scores(self.mixture_)["icl"]
         X = self._fitted_input(X)
         return self.mixture_.icl(X)
 

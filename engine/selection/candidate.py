@@ -177,8 +177,15 @@ def fit_candidate(
     settings: FitSettings,
     data_variance: np.ndarray,
     should_stop: Callable[[], bool] | None = None,
+    start: Mixture | None = None,
+    sample: np.ndarray | None = None,
 ) -> Candidate:
     """Fit and diagnose one candidate; never raises for a data problem.
+
+    X : ndarray of shape (n, d), or rows not in memory (engine.em.rows.ChunkedRows)
+    start : where EM starts (a screened fit's end), or None for the settings' start
+    sample : ndarray of shape (m, d), rows in memory to judge collapses on when X
+        is not in memory
 
     Raises
     ------
@@ -193,6 +200,7 @@ def fit_candidate(
             replace(settings, n_components=n_components),
             should_stop=should_stop,
             replay_screened=False,
+            start=start,
         )
         last = run_to_end(_until_stopped(snapshots, should_stop))
     except FitError as err:
@@ -203,7 +211,8 @@ def fit_candidate(
         nan = float("nan")
         return Candidate(n_components, cov_type, nan, 0, nan, nan, nan, False, 0, status, text)
     crit = last.criteria()
-    reason = degeneracy_reason(last.mixture, X.shape[0], data_variance, X)
+    judged = X if sample is None else sample
+    reason = degeneracy_reason(last.mixture, last.n_samples, data_variance, judged)
     if reason:
         status = "spurious"
     elif not last.converged:

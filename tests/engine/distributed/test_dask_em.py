@@ -97,3 +97,69 @@ def test_a_non_finite_value_is_located_by_row_and_column(client, data):
     with pytest.raises(ValueError, match="NaN or infinity: nan at row 1234, column 2"):
         run_to_end(fit_iter(da.from_array(broken, chunks=(500, 3)), FitSettings()))
 
+
+
+def _write_csv_parts(folder, data, n_parts=3) -> list:
+    folder.mkdir()
+    paths = []
+    for i, part in enumerate(np.array_split(data, n_parts)):
+        path = folder / f"part-{i}.csv"
+        lines = ["x,y,z"] + [",".join(repr(float(v)) for v in row) for row in part]
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    return paths
+
+
+def test_a_glob_of_csv_parts_is_fitted_on_the_cluster(client, data, tmp_path):
+    from engine.distributed.files import read_parts
+
+    _write_csv_parts(tmp_path / "parts", data)
+    parts = read_parts(str(tmp_path / "parts" / "*.csv"))
+    assert parts.kind == "csv" and parts.feature_names == ["x", "y", "z"]
+    # Every pass parses the parts again (a CSV part is text): a few iterations suffice.
+    settings = FitSettings(n_components=3, covariance_type="VVV", max_iter=6)
+    start = next(fit_iter(data, settings)).mixture
+    expected = _history(fit_iter(data, settings, start=start))
+    np.testing.assert_allclose(_history(fit_iter(parts.X, settings, start=start)), expected,
+                               rtol=1e-10)
+
+
+def test_a_bad_cell_in_one_csv_part_is_named_by_file_and_line(client, data, tmp_path):
+    from engine.data.tables import DataError
+    from engine.distributed.files import read_parts
+
+    paths = _write_csv_parts(tmp_path / "parts", data)
+    lines = paths[2].read_text().splitlines()
+    lines[41] = lines[41].replace(",", ",1.2.3", 1)  # line 42 of the third part, column y
+    paths[2].write_text("\n".join(lines) + "\n")
+    parts = read_parts(str(tmp_path / "parts" / "*.csv"))  # the first part is fine
+    with pytest.raises(DataError) as caught:
+        run_to_end(fit_iter(parts.X, FitSettings(n_components=2)))  # read on a worker
+    assert str(caught.value).startswith(f"{paths[2]}: line 42, column 'y' (2): '1.2.3")
+
+
+def test_a_null_in_a_parquet_row_group_is_named_by_file_group_row_and_column(
+    client, data, tmp_path
+):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from engine.data.tables import DataError
+    from engine.distributed.files import read_parts
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    frame = pd.DataFrame(data, columns=["x", "y", "z"])
+    frame.loc[1000, "z"] = None
+    for i, part in enumerate([frame.iloc[:900], frame.iloc[900:]]):
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        pq.write_table(table, folder / f"part-{i}.parquet", row_group_size=300)
+    parts = read_parts(str(folder))
+    assert parts.X.shape == data.shape  # from the files' metadata: nothing read yet
+    with pytest.raises(DataError) as caught:
+        run_to_end(fit_iter(parts.X, FitSettings(n_components=2)))
+    assert str(caught.value) == (
+        f"{folder / 'part-1.parquet'}: column 'z': row group 0, row 101 of the group "
+        "(row 101 of the file): is empty (null)"
+    )

@@ -22,6 +22,8 @@ import glob
 import os
 from dataclasses import dataclass
 
+import dask
+import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -29,9 +31,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from engine.data.npy import npy_feature_names, open_npy
 from engine.data.tables import DataError, guess_label_column, read_csv
 
-__all__ = ["PartsData", "is_parts_source", "list_parts", "read_parts"]
+__all__ = ["PartsData", "is_parts_source", "list_parts", "read_npy_parts", "read_parts"]
+
+# Rows per block of a .npy file read by the workers.
+NPY_BLOCK_ROWS = 1 << 20
 
 _PARQUET = (".parquet", ".parq", ".pq")
 _GLOB_CHARS = "*?["
@@ -45,9 +51,9 @@ class PartsData:
     Attributes
     ----------
     source : str                   what the user named (file, folder or glob)
-    kind : str                     'parquet' or 'csv'
-    parts : list of (path, row group or None)
-    frame : dask.dataframe.DataFrame of the feature columns, float64
+    kind : str                     'parquet', 'csv' or 'npy'
+    parts : list of (path, row group, first row), (path, None, 0) or (path, start, stop)
+    frame : dask.dataframe.DataFrame of the feature columns, float64 (None for .npy)
     X : dask.array.Array of shape (n, d), one block per part
     feature_names : list of str
     label_column : str or None     a column of true classes (not a feature)
@@ -253,3 +259,32 @@ def read_parts(source: str, columns=None, label_column: str | None = None) -> Pa
         label = label_column or None
     X = frame.to_dask_array(lengths=lengths if lengths is not None else None)
     return PartsData(source, kind, parts, frame, X, list(columns), label)
+
+
+# --------------------------------------------------------------------------- .npy
+
+
+def _npy_block(path: str, start: int, stop: int) -> np.ndarray:
+    return np.asarray(open_npy(path)[start:stop], dtype=np.float64)
+
+
+def read_npy_parts(path: str, block_rows: int = NPY_BLOCK_ROWS) -> PartsData:
+    """A .npy file as a Dask array whose blocks each worker maps and reads itself.
+
+    (A memory-mapped array handed to Dask as it is would be pickled whole into
+    the graph.)
+    """
+    mapped = open_npy(path)
+    n, d = mapped.shape
+    path = os.path.abspath(path)
+    blocks = [
+        da.from_delayed(
+            dask.delayed(_npy_block)(path, a, min(a + block_rows, n)),
+            shape=(min(a + block_rows, n) - a, d),
+            dtype=np.float64,
+        )
+        for a in range(0, n, block_rows)
+    ]
+    X = da.concatenate(blocks, axis=0)
+    parts = [(path, a, min(a + block_rows, n)) for a in range(0, n, block_rows)]
+    return PartsData(path, "npy", parts, None, X, npy_feature_names(d), None)

@@ -164,10 +164,12 @@ class SweepCancelled(Exception):
     """Raised inside a candidate's fit when the caller asked the sweep to stop."""
 
 
-def _until_stopped(snapshots, should_stop):
+def _until_stopped(snapshots, should_stop, on_snapshot=None):
     for snapshot in snapshots:
         if should_stop is not None and should_stop():
             raise SweepCancelled
+        if on_snapshot is not None:
+            on_snapshot(snapshot)
         yield snapshot
 
 
@@ -179,6 +181,7 @@ def fit_candidate(
     should_stop: Callable[[], bool] | None = None,
     start: Mixture | None = None,
     sample: np.ndarray | None = None,
+    on_snapshot: Callable | None = None,
 ) -> Candidate:
     """Fit and diagnose one candidate; never raises for a data problem.
 
@@ -186,6 +189,7 @@ def fit_candidate(
     start : where EM starts (a screened fit's end), or None for the settings' start
     sample : ndarray of shape (m, d), rows in memory to judge collapses on when X
         is not in memory
+    on_snapshot : called with every Snapshot (progress per iteration)
 
     Raises
     ------
@@ -202,7 +206,7 @@ def fit_candidate(
             replay_screened=False,
             start=start,
         )
-        last = run_to_end(_until_stopped(snapshots, should_stop))
+        last = run_to_end(_until_stopped(snapshots, should_stop, on_snapshot))
     except FitError as err:
         if should_stop is not None and should_stop():
             raise SweepCancelled from None

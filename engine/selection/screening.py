@@ -102,11 +102,14 @@ def refine_contenders(
     settings: FitSettings,
     criterion: str = "bic",
     should_stop: Callable[[], bool] | None = None,
+    on_iteration: Callable | None = None,
 ) -> Iterator[Candidate]:
     """The grid's candidates after the screening on ``sample`` (m, d): contenders refined.
 
     Yields the candidates not refined first, then each refined one as its fit on
-    all the rows ends.  ``should_stop`` is checked between EM iterations, as in memory.
+    all the rows ends.  ``should_stop`` is checked between EM iterations, as in
+    memory; ``on_iteration(n_components, covariance_type, snapshot)`` is called
+    after every iteration of a refinement (each is a pass over all the rows).
     """
     n_samples, m = rows.shape[0], sample.shape[0]
     chosen, behind = _contenders(screened, sample, n_samples, criterion)
@@ -117,7 +120,11 @@ def refine_contenders(
     for c in screened:
         if id(c) in chosen:
             cov_settings = replace(settings, covariance_type=c.covariance_type).validate()
+            report = None
+            if on_iteration is not None:
+                def report(snapshot, k=c.n_components, name=c.covariance_type):
+                    on_iteration(k, name, snapshot)
             yield fit_candidate(
                 rows, c.n_components, cov_settings, data_variance, should_stop,
-                start=c.mixture, sample=sample,
+                start=c.mixture, sample=sample, on_snapshot=report,
             )

@@ -78,6 +78,7 @@ def select_iter(
     should_stop: Callable[[], bool] | None = None,
     n_processes: int | None = 1,
     criterion: str = "bic",
+    on_iteration: Callable | None = None,
 ) -> Iterator[Candidate]:
     """Fit every (K, covariance type) of the grid, yielding each candidate when done.
 
@@ -103,11 +104,13 @@ def select_iter(
     X : array-like of shape (n, d), or a memory-mapped or Dask array
     n_processes : processes to fit on; None: chosen from the data's size and the cores
     criterion : what the screening of rows not in memory ranks by
+    on_iteration : for rows not in memory, called as (K, covariance type, snapshot)
+        after every iteration of a refinement on all the rows
     """
     if is_chunked(X):
         yield from _select_chunked(
             as_rows(X), n_components, covariance_types, settings, should_stop, n_processes,
-            check_criterion(criterion),
+            check_criterion(criterion), on_iteration,
         )
         return
     X = as_float_matrix(X)
@@ -133,7 +136,7 @@ def select_iter(
 
 
 def _select_chunked(rows, n_components, covariance_types, settings, should_stop, n_processes,
-                    criterion) -> Iterator[Candidate]:
+                    criterion, on_iteration) -> Iterator[Candidate]:
     """The sweep on a sample of the rows, then the contenders refined on all of them."""
     settings = sweep_settings(settings).validate()
     check_value_range(rows)
@@ -146,7 +149,9 @@ def _select_chunked(rows, n_components, covariance_types, settings, should_stop,
         return
     if should_stop is not None and should_stop():
         return
-    refined = refine_contenders(rows, sample, screened, settings, criterion, should_stop)
+    refined = refine_contenders(
+        rows, sample, screened, settings, criterion, should_stop, on_iteration
+    )
     try:
         yield from refined
     except SweepCancelled:

@@ -221,6 +221,14 @@ class DataPanel(QWidget):
         self.loadProgress.emit(1, 1)
         table = payload.table
         self._table = table
+        if table is None:  # a .npy or parts: columns fixed, as for generated data
+            self._fill_columns(list(payload.feature_names), payload.feature_names, None,
+                               editable=False)
+            self._publish(payload)
+            n = payload.n_samples if payload.rows is None else payload.rows.shape[0]
+            self.status.emit(f"Read {path}: {n:,} rows, {payload.n_features} columns"
+                             + (f"; {note}" if note else ""))
+            return
         self._fill_columns(table.numeric_columns(), payload.feature_names,
                            payload.label_column, editable=True, all_columns=table.header)
         self._publish(payload)

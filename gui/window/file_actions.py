@@ -65,6 +65,11 @@ class FileActions(QObject):
         if model is None:
             return None
         data, path = self.session.data, os.fspath(path)
+        if data.rows is not None:
+            self._failed("the labeled CSV", "the data are not in memory (only a sample is "
+                         "shown): write their labeled parts with the command line, "
+                         f"python main.py fit {data.source} -o FOLDER")
+            return None
 
         def write() -> str:
             table = data.export_table()
@@ -82,7 +87,7 @@ class FileActions(QObject):
         if session.model is None or session.data is None:
             return None
         return model_json(session.model, session.model_document_candidates(),
-                          session.data.feature_names, session.data.X)
+                          session.data.feature_names, session.data.whole)
 
     def export_model_json(self, path: str) -> bool:
         if self._model_or_complain() is None:

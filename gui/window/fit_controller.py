@@ -53,7 +53,9 @@ class FitController(QObject):
         self.convergence.reset()
         self.convergence.set_tolerance(settings.tol)
         self._settings = settings
-        worker = FitWorker(session.data.X, settings, session.display_rows, paused=paused)
+        data = session.data  # data not in memory: EM on all rows, labels of the shown sample
+        worker = FitWorker(data.whole, settings, data.fit_rows(session.display_rows),
+                           paused=paused)
         if paused:
             worker.step()  # the first step shows the initial parameters
         self._job = self.pool.submit(

@@ -76,6 +76,8 @@ class Session(QObject):
                 else f"{n:,} points")
         if self.live_rows is not None:
             text += f"; {LIVE_DISPLAY_BUDGET:,} of them drawn while EM runs"
+        if self.data.sample_note:
+            text = f"{self.data.sample_note}; {text}"
         return text
 
     def shown_X(self) -> np.ndarray:

@@ -150,7 +150,9 @@ class DataPanel(QWidget):
 
     def _publish(self, payload: DataPayload) -> None:
         self._payload = payload
-        self.info.setText(f"<b>{payload.source}</b>: n = {payload.n_samples:,} rows, "
+        n = payload.n_samples if payload.rows is None else payload.rows.shape[0]
+        shown = "" if payload.rows is None else f" ({payload.n_samples:,} shown)"
+        self.info.setText(f"<b>{payload.source}</b>: n = {n:,} rows{shown}, "
                           f"d = {payload.n_features} features"
                           + (f", {len(payload.class_names)} classes" if payload.labels is not None
                              else ""))

@@ -54,8 +54,8 @@ class DataPayload:
         """What the views show of data not in memory ('' for data in memory)."""
         if self.rows is None:
             return ""
-        return (f"a random sample of {self.X.shape[0]:,} of {self.rows.shape[0]:,} rows is "
-                f"shown; EM runs on all {self.rows.shape[0]:,} rows, chunk by chunk")
+        n = self.rows.shape[0]
+        return f"a random sample of {self.X.shape[0]:,} of {n:,} rows is shown; EM runs on all"
 
     @property
     def n_samples(self) -> int:

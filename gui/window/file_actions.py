@@ -170,7 +170,8 @@ class FileActions(QObject):
     def open_csv_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self.window, "Open a CSV file", self.current_directory(),
-            "Delimited text (*.csv *.tsv *.txt);;All files (*)")
+            "Delimited text (*.csv *.tsv *.txt);;Arrays and Parquet, not loaded into memory "
+            "(*.npy *.parquet);;All files (*)")
         if path:
             self.openRequested.emit(path)
 

@@ -33,7 +33,8 @@ def test_a_big_npy_shows_a_sample_and_em_runs_on_every_row(qtbot, window, big):
     np.testing.assert_array_equal(data.X, X[data.sample_index])  # the views' rows are X's
     note = window.display_note.text()
     assert f"a random sample of {SAMPLE_SHOWN:,} of {X.shape[0]:,} rows is shown" in note
-    assert "EM runs on all 240,000 rows" in note
+    assert "EM runs on all" in note
+    assert "n = 240,000 rows (20,000 shown)" in window.data_panel.info.text()
 
     fit(qtbot, window, k=2, covariance="VVV", max_iter=8)
     last = window.playback.latest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from window_driver import TIMEOUT_MS, click, fit
+from window_driver import TIMEOUT_MS, fit
 
 from gui.panels.data_sources import SAMPLE_ABOVE_ROWS, SAMPLE_SHOWN
 
@@ -62,22 +62,3 @@ def test_the_labeled_csv_of_data_not_in_memory_points_to_the_command_line(
     assert not (tmp_path / "labeled.csv").exists()
     window.message_box.close()
 
-
-def test_a_sweep_on_data_not_in_memory_screens_on_a_sample_and_refines(qtbot, window, big):
-    path, X = big
-    with qtbot.waitSignal(window.data_panel.dataChanged, timeout=TIMEOUT_MS):
-        window.load_csv(str(path))
-    panel = window.selection_panel
-    window.controls.setCurrentWidget(panel)
-    panel.k_from.setValue(1)
-    panel.k_to.setValue(3)
-    panel.structures.set_selected(("VVV",))
-    with qtbot.waitSignal(window.sweepFinished, timeout=120_000) as blocker:
-        click(qtbot, panel.run_button)
-    selection = blocker.args[0]
-    statuses = {c.n_components: c.status for c in selection.candidates}
-    assert statuses[1] == "screened"  # one cluster for two: not refined on all rows
-    best = selection.best
-    assert best.n_components == 2
-    # The best was refined on all 240,000 rows: its BIC is that of its mixture there.
-    assert best.bic == pytest.approx(best.mixture.bic(X), rel=1e-9)

@@ -74,7 +74,12 @@ def costliest_first(jobs: Sequence[Job]) -> list:
 
 # Imported once by the forkserver, so that each worker it forks starts with them
 # loaded (a worker then starts in milliseconds instead of importing for a second).
-_PRELOAD = ["engine.selection.pool", "engine.em.starts", "threadpoolctl"]
+_PRELOAD = [
+    "engine.selection.pool",
+    "engine.em.starts",
+    "engine.em.compiled_preload",
+    "threadpoolctl",
+]
 
 
 _server_started = False

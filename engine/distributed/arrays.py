@@ -136,7 +136,10 @@ class DaskRows(ChunkedRows):
 
 
 def chunked_rows(X) -> DaskRows:
-    """The adapter :func:`engine.em.rows.as_rows` calls for a Dask array."""
+    """The adapter :func:`engine.em.rows.as_rows` calls for a Dask array (or data frame:
+    its columns are the features, one block per partition)."""
+    if hasattr(X, "to_dask_array") and not isinstance(X, da.Array):
+        X = X.to_dask_array()  # partition lengths learnt by the first pass
     if not isinstance(X, da.Array):
         raise ValueError(f"X must be a dask.array.Array; got {type(X).__name__}")
     return DaskRows(X)

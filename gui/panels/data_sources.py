@@ -9,7 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.data.datasets import make_random_mixture, make_scenario
+from engine.data.npy import is_npy, npy_feature_names, open_npy
 from engine.data.tables import DataError, Table, guess_label_column, read_csv
+from engine.distributed import MISSING_DASK, dask_available
+from engine.em.rows import as_rows
 
 RANDOM_MIXTURE = "random mixture"
 GENERATED_LABEL = "label"
@@ -158,10 +161,6 @@ def is_rows_source(path: str) -> bool:
 def read_rows_and_prepare(path: str, progress=None, should_stop=None):
     """A .npy (memory-mapped) or parts through Dask: the rows, summarised in one pass, and
     a seeded sample of them in memory (all of them up to SAMPLE_ABOVE_ROWS rows)."""
-    from engine.data.npy import is_npy, npy_feature_names, open_npy
-    from engine.distributed import MISSING_DASK, dask_available
-    from engine.em.rows import as_rows
-
     label = None
     if is_npy(path):
         rows = as_rows(open_npy(path))
@@ -169,6 +168,7 @@ def read_rows_and_prepare(path: str, progress=None, should_stop=None):
     else:
         if not dask_available():
             raise DataError(MISSING_DASK, path=path)
+        # Dask is optional and takes ~1 s to import: loaded when such a file is opened.
         from engine.distributed.files import read_parts
 
         parts = read_parts(path)

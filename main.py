@@ -432,6 +432,8 @@ def command_fit_rows(args) -> int:
 
     if (args.dask is not None or not is_npy(args.data)) and not dask_available():
         raise UsageError(f"{args.data}: {MISSING_DASK}")
+    if args.output and not dask_available():  # the parts are Parquet, written by pyarrow
+        raise UsageError(f"{args.output}: labeled parts: {MISSING_DASK}")
     ks = parse_components(args.components)
     requested_types = parse_covariance(args.covariance)
     one_model = len(ks) == 1 and requested_types is not None and len(requested_types) == 1

@@ -502,6 +502,9 @@ def command_fit(args) -> int:
     from engine.selection.report import model_json
     from engine.selection.sweep import Selection, select_iter
 
+    for output in (args.output, args.model):  # refused before the sweep, not after it
+        if output:
+            writers.refuse_input_as_output(output, args.data)
     ks = parse_components(args.components)
     requested_types = parse_covariance(args.covariance)
     one_model = len(ks) == 1 and requested_types is not None and len(requested_types) == 1
@@ -562,6 +565,8 @@ def command_lrt(args) -> int:
         raise UsageError("--max-components: at least 2 (the smallest test is 1 vs 2)")
     if not 0 < args.level < 1:
         raise UsageError(f"--level {args.level}: expected a number between 0 and 1")
+    if args.json:
+        writers.refuse_input_as_output(args.json, args.data)
     _, X, feature_names, _ = load_features(args)
     for note in _checked_data(args, X, feature_names):
         print(f"note: {note}")

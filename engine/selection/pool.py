@@ -142,7 +142,8 @@ def _fit_job(job: Job):
 def _write_shared_data(X: np.ndarray, stack: ExitStack) -> str:
     """Save X where the workers can map it; removed when ``stack`` closes."""
     directory = "/dev/shm" if os.path.isdir("/dev/shm") else None  # memory, not disk
-    handle, path = tempfile.mkstemp(prefix="gmm-sweep-", suffix=".npy", dir=directory)
+    prefix = f"gmm-sweep-{os.getpid()}-"  # whose copy it is, for a look in /dev/shm
+    handle, path = tempfile.mkstemp(prefix=prefix, suffix=".npy", dir=directory)
     os.close(handle)
     stack.callback(_remove_quietly, path)
     np.save(path, X)

@@ -12,6 +12,8 @@ from engine.data.datasets import make_random_mixture, make_scenario
 from engine.data.npy import is_npy, npy_feature_names, open_npy
 from engine.data.tables import DataError, Table, guess_label_column, read_csv
 from engine.distributed import MISSING_DASK, dask_available
+from engine.em.data_checks import check_sweep_data, data_notes
+from engine.em.loop import FitError
 from engine.em.rows import as_rows
 
 RANDOM_MIXTURE = "random mixture"
@@ -194,6 +196,24 @@ def read_rows_and_prepare(path: str, progress=None, should_stop=None):
     if label:
         notes.append(f"label column {label!r} not used")
     return payload, "; ".join(notes), ""
+
+
+def notes_on_data(X: np.ndarray, feature_names) -> tuple[str, bool]:
+    """What a user should know about the data before fitting (worker thread: O(n log n)).
+
+    X : ndarray of shape (n_samples, n_features), finite float64
+
+    Returns the text and whether fits will be refused: the engine's refusal
+    (every row the same point, n <= d, values beyond its range), or its notes on
+    degenerate but fittable data (constant or dependent columns, few distinct
+    rows, ...), one sentence a line; "" when there is nothing to say.
+    """
+    names = list(feature_names)
+    try:
+        check_sweep_data(X, names)
+    except FitError as err:
+        return f"Fits will be refused: {err}.", True
+    return "\n".join(f"Note: {note}." for note in data_notes(X, names)), False
 
 
 def read_and_prepare(path: str, progress=None, should_stop=None) -> tuple[DataPayload, str, str]:

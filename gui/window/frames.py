@@ -89,8 +89,9 @@ class FrameDrawer(QObject):
         data = self.session.data
         for view in (self.plot2d, self.plot3d):
             view.set_data(data.X, list(data.feature_names), display_rows, data.labels)
-        # Below three features the 3-D view has nothing to draw: the 2-D view takes its room.
-        self.plot3d.setVisible(data.n_features >= 3)
+        # One feature has no 3-D picture (two have the density surface): the 2-D view
+        # takes its room.
+        self.plot3d.setVisible(data.n_features >= 2)
         self.plot2d.set_class_names(class_legend(data) if data.labels is not None else None)
         self._stages = []
         self._set_live(False)
@@ -182,7 +183,8 @@ class FrameDrawer(QObject):
 
         def space():
             if self.plot3d.isVisible():
-                self.plot3d.show_model(mixture.means, covariances(), labels, confidence)
+                self.plot3d.show_model(mixture.means, covariances(), labels, confidence,
+                                       weights=mixture.weights)
                 self.plot3d.paint_now()
             self.drawn = Drawn(mixture, self.drawn.labels2d, labels)
 
@@ -275,7 +277,8 @@ class FrameDrawer(QObject):
             self.plot2d.set_caption(None)
         self.plot2d.show_model(mixture.means, covariances, labels2d, confidence2d,
                                weights=mixture.weights)
-        self.plot3d.show_model(mixture.means, covariances, labels, confidence)
+        self.plot3d.show_model(mixture.means, covariances, labels, confidence,
+                               weights=mixture.weights)
         self.drawn = Drawn(mixture, labels2d, labels)
 
     def update_bar(self) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 from gui.heap import freeze_startup_heap
 from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
+from gui.window.data_notes import DataNotes
 from gui.window.file_actions import FileActions, window_image
 from gui.window.fit_controller import FitController
 from gui.window.frames import Drawn, FrameDrawer
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self.lrt = LRTController(session, pool, self.selection_panel.test_k,
                                  self.bootstrap_view, self)
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
+        self.data_notes = DataNotes(session, pool, self.data_panel, self)
         self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo)
         self._wire()
         self._model_changed(None)  # the exports of a model start disabled
@@ -88,7 +90,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
-        for part in (frames, fit, sweep, self.lrt, files):
+        for part in (frames, fit, sweep, self.lrt, files, self.data_notes):
             part.status.connect(self.show_status)
         for part in (fit, sweep, self.lrt, files):
             part.error.connect(self.show_error)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.metadata
+import importlib.util
 import os
 import subprocess
 import sys
@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from engine.em.loop import Snapshot, em_steps, run_to_end
+from engine.em.loop import Snapshot, em_steps, max_iter_event, run_to_end
 from engine.em.rows import ChunkedRows
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
@@ -56,9 +56,19 @@ _ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
 
+# Loading the compiled loop costs a process ~0.6-1 s (numba, the scipy.linalg it
+# imports, the machine code), the numpy path ~0.2 ms per iteration more than the
+# compiled one: so a process takes the numpy path for its first iterations on
+# small data, and loads the loop once they add up to this many.  A short command
+# (one structure, a few thousand iterations) never pays the load; a sweep of
+# all fourteen structures (~16,000 iterations on faithful) does, early.
+NUMPY_ITERATIONS_BEFORE_LOADING = 2_000
+
 _kernels = None
 _tried = False
 _warm_up_started = False
+_loaded = False
+_numpy_iterations = 0
 
 
 def compiled_kernels():
@@ -84,15 +94,22 @@ def _ready_marker() -> str | None:
     """The file that says the loop is compiled for this source file, numba and Python.
 
     numba keys its cache by the source file's path and modification time, so
-    the marker does too: another copy of the package has its own cache.
+    the marker does too: another copy of the package has its own cache.  The
+    installed numba is told by its own file's time (importlib.metadata would
+    cost every command ~0.1 s of imports).
     """
+    numba_spec = importlib.util.find_spec("numba")
+    source = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", "compiled.py"
+    )
+    if numba_spec is None or numba_spec.origin is None:
+        return None
     try:
-        numba_version = importlib.metadata.version("numba")
-        source = os.path.join(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", "compiled.py"
+        stamp = (
+            f"{source} {os.stat(source).st_mtime_ns} "
+            f"{numba_spec.origin} {os.stat(numba_spec.origin).st_mtime_ns} {sys.version}"
         )
-        stamp = f"{source} {os.stat(source).st_mtime_ns} {numba_version} {sys.version}"
-    except (importlib.metadata.PackageNotFoundError, OSError):
+    except OSError:
         return None
     digest = hashlib.sha1(stamp.encode()).hexdigest()[:16]
     return os.path.join(CACHE_DIR, f"gmm-studio-ready-{digest}")
@@ -131,6 +148,8 @@ def load_if_ready() -> None:
 
 
 def _run_tiny_fit(kernels) -> None:
+    global _loaded
+    _loaded = True
     X = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0], [2.0, 2.0], [2.5, 1.0], [1.5, 2.5]])
     start = Mixture(
         weights=np.array([0.5, 0.5]),
@@ -148,8 +167,9 @@ def start_background_warm_up() -> None:
         return
     _warm_up_started = True
     lock = os.path.join(CACHE_DIR, "gmm-studio-compiling")
+    if importlib.util.find_spec("numba") is None:
+        return
     try:
-        importlib.metadata.version("numba")
         os.makedirs(CACHE_DIR, exist_ok=True)
         if os.path.exists(lock) and time.time() - os.path.getmtime(lock) < _WARM_UP_TIMEOUT_S:
             return  # another process is compiling
@@ -164,8 +184,8 @@ def start_background_warm_up() -> None:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # outlives a short command-line run
         )
-    except (OSError, importlib.metadata.PackageNotFoundError):
-        pass  # no numba, no cache folder or no process: fits stay on the numpy path
+    except OSError:
+        pass  # no cache folder or no process: fits stay on the numpy path
 
 
 def em_to_end(
@@ -187,18 +207,30 @@ def em_to_end(
         between its iterations); the compiled call has no iterations to watch
         and takes milliseconds.
     """
-    in_memory = not isinstance(X, ChunkedRows)
+    in_memory = not isinstance(X, ChunkedRows)  # rows not in memory: never compiled
     if in_memory and X.shape[0] * start.n_components <= _compiled_max_values(
         start.structure.name
     ):
-        if compiled_ready() and (kernels := compiled_kernels()) is not None:
+        if not compiled_ready():
+            start_background_warm_up()
+        elif _worth_loading() and (kernels := compiled_kernels()) is not None:
             snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
             if snapshot is not None:
                 return snapshot
-        else:
-            start_background_warm_up()
     snapshots = em_steps(X, start, tol, max_iter, reg_covar, chunk_size)
-    return run_to_end(snapshots if watch is None else watch(snapshots))
+    last = run_to_end(snapshots if watch is None else watch(snapshots))
+    _count_numpy_iterations(last.iteration)
+    return last
+
+
+def _worth_loading() -> bool:
+    """Whether this process has the loop loaded, or has run enough EM to repay loading it."""
+    return _loaded or _numpy_iterations >= NUMPY_ITERATIONS_BEFORE_LOADING
+
+
+def _count_numpy_iterations(iterations: int) -> None:
+    global _numpy_iterations
+    _numpy_iterations += iterations
 
 
 def _compiled_max_values(structure: str) -> int:
@@ -206,6 +238,8 @@ def _compiled_max_values(structure: str) -> int:
 
 
 def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:
+    global _loaded
+    _loaded = True
     # Writable C-ordered float64 copies: numba compiles (and caches) one machine
     # code per argument type, and read-only or strided arrays are other types.
     def plain(a):
@@ -241,10 +275,7 @@ def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | 
         return None
     events = ()
     if not converged:
-        events = (
-            f"stopped by max_iter={max_iter} before converging "
-            f"(last change of the mean log-likelihood {change:.3g}, tol {tol:g})",
-        )
+        events = (max_iter_event(max_iter, change, tol),)
     covariances = mixture.full_covariances()
     covariances.flags.writeable = False
     return Snapshot(

@@ -208,7 +208,8 @@ def fit_to_end(
     What a sweep's candidate needs: on small data the whole EM runs as one
     compiled call (:func:`engine.em.compiled_loop.em_to_end`); ``should_stop``
     is checked while starts are screened, ``watch`` wraps the iterations where
-    EM runs on the numpy path; ``start``: given initial parameters, as for fit_iter.
+    EM runs on the numpy path.  ``start``: given initial parameters, as in
+    :func:`fit_iter`.
     """
     X, settings, start = _prepared(X, settings, start, None, should_stop, False)
     return em_to_end(

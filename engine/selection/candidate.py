@@ -185,8 +185,10 @@ def fit_candidate(
 ) -> Candidate:
     """Fit and diagnose one candidate; never raises for a data problem.
 
+    ``start``: given initial parameters (their structure is the candidate's);
+    ``settings.init`` and ``n_init`` are then unused.
+
     X : ndarray of shape (n, d), or rows not in memory (engine.em.rows.ChunkedRows)
-    start : where EM starts (a screened fit's end), or None for the settings' start
     sample : ndarray of shape (m, d), rows in memory to judge collapses on when X
         is not in memory
     on_snapshot : called with every Snapshot (progress per iteration)
@@ -196,6 +198,8 @@ def fit_candidate(
     SweepCancelled
         When ``should_stop()`` turns true between two EM iterations.
     """
+    if start is not None:
+        settings = replace(settings, covariance_type=start.covariance_type)
     cov_type = settings.covariance_type
     try:
         # A sweep shows no iterations: the winning start need not be replayed, and

@@ -84,6 +84,7 @@ class Plot2DView(QWidget):
         self._caption = None
         self._n_total = 0
         self._labels = self._confidence = None  # over the displayed rows
+        self.hide_ellipses = False  # the start editor's ghosts replace them
 
         self._build_toolbar()
         self.canvas = pg.GraphicsLayoutWidget()
@@ -245,6 +246,10 @@ class Plot2DView(QWidget):
     def live_rows(self):
         return self.layer.live_rows()
 
+    def shown_points(self):
+        """(m, d): the displayed rows' features (None before data)."""
+        return self._X
+
     def set_class_names(self, names) -> None:
         self._class_names = [str(s) for s in names] if names is not None else None
         self._rebuild_legend()
@@ -381,6 +386,8 @@ class Plot2DView(QWidget):
         if self._X.shape[1] == 1:
             self.ellipses.mark_means(*self.density.draw(means[:, 0], covariances[:, 0, 0],
                                                         weights))
+        elif self.hide_ellipses:
+            self.ellipses.hide()
         else:
             self.ellipses.draw(means, covariances, self._axes, self._radii())
             self.overlays.set_model(weights, means, covariances, self._axes,

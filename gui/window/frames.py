@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gui.playback import Frame
+from gui.playback import Frame, changed_components, mean_shifts
 from gui.window.session import Session
 
 FRAME_INTERVAL_MS = 16  # ~60 Hz
@@ -329,8 +329,12 @@ class FrameDrawer(QObject):
             return
         self.draw_frame(frame, labels_from=previous)
         self._show_phase("M-step", frame.index)
+        shifts = mean_shifts(previous, frame)
+        farthest = int(np.argmax(shifts))
         self.status.emit(f"Iteration {frame.iteration}, M-step: the ellipses moved to the "
-                         "responsibility-weighted means and covariances of the colours shown")
+                         "responsibility-weighted means and covariances of the colours "
+                         f"shown; the means moved by {shifts.mean():.3g} on average, "
+                         f"component {farthest + 1} the most ({shifts[farthest]:.3g})")
         self.phase_timer.start()
 
     def _show_e_step(self) -> None:
@@ -345,9 +349,12 @@ class FrameDrawer(QObject):
         self._show_phase("E-step", index)
         after = {"converged": "EM has converged.", "max_iter": "max_iter reached."}.get(
             frame.stop_reason, "Step (F10) again, or Resume (Space).")
+        changed = changed_components(playback[index - 1], frame)
+        moved = "" if changed is None else (
+            f"{changed:,} of {len(frame.labels):,} points shown changed component; ")
         self.status.emit(f"Iteration {frame.iteration}, E-step: the points took their "
-                         "responsibilities under the new ellipses; mean log-likelihood "
-                         f"{frame.log_likelihood:.6g}. {after}")
+                         f"responsibilities under the new ellipses; {moved}mean "
+                         f"log-likelihood {frame.log_likelihood:.6g}. {after}")
 
     def _show_phase(self, phase: str, index: int) -> None:
         self.phase = (phase, index)

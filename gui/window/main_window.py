@@ -32,8 +32,10 @@ from gui.window.fit_controller import FitController
 from gui.window.frames import Drawn, FrameDrawer
 from gui.window.layout import build_layout, build_menus
 from gui.window.lrt_controller import LRTController
+from gui.window.probe_controller import ProbeController
 from gui.window.scores import ModelScores
 from gui.window.session import DEFAULT_DISPLAY_CAP, Session
+from gui.window.start_controller import StartController, add_start_menus
 from gui.window.sweep_controller import SweepController
 
 
@@ -80,6 +82,10 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
         self.data_notes = DataNotes(session, pool, self.data_panel, self)
         self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo)
+        self.start = StartController(session, self.fit, self.frames, self.fit_panel,
+                                     self.plot2d, self.plot3d, self)
+        add_start_menus(self, self.start)
+        self.probe = ProbeController(session, self.frames, self.start, self.plot2d, self)
         self._wire()
         self._model_changed(None)  # the exports of a model start disabled
         self.frames.start()
@@ -90,9 +96,9 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
-        for part in (frames, fit, sweep, self.lrt, files, self.data_notes):
+        for part in (frames, fit, sweep, self.lrt, files, self.data_notes, self.start):
             part.status.connect(self.show_status)
-        for part in (fit, sweep, self.lrt, files):
+        for part in (fit, sweep, self.lrt, files, self.start):
             part.error.connect(self.show_error)
         session.modelChanged.connect(self._model_changed)
         session.displayRowsChanged.connect(

@@ -62,6 +62,11 @@ class FitSettings:
     # Data not in memory (memory-mapped, Dask arrays): the start is computed on a seeded
     # sample of at most this many rows (then refined on all), and a sweep screens on it.
     sample_rows: int = 100_000
+    # Run EM as one compiled call where the data are small enough for it to pay
+    # (engine.em.compiled_loop).  Loading it costs a process ~0.6-1 s, so the
+    # sweep asks for it when it has enough candidates to repay that, and the
+    # choice travels with the settings: every process fits a candidate alike.
+    compiled: bool = False
 
     def validate(self) -> FitSettings:
         if int(self.n_components) != self.n_components or self.n_components < 1:

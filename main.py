@@ -148,8 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="start EM from this model JSON (a saved model or start): its K and structure "
         "are the fit's; --max-iter 0 returns it as it is",
     )
-    fit.add_argument("-o", "--output", help="labeled CSV to write")
+    fit.add_argument(
+        "-o", "--output",
+        help="labeled CSV to write (a folder of labeled parts for .npy, Parquet or a glob)",
+    )
     fit.add_argument("--model", help="model JSON to write")
+    fit.add_argument(
+        "--dask", nargs="?", const="", default=None, metavar="ADDRESS",
+        help="run EM's passes as Dask tasks: on the scheduler at ADDRESS, or on a local "
+        "cluster of worker processes (DATA may be .npy, Parquet file or folder, or a "
+        "quoted glob of CSV or Parquet parts, which need Dask anyway)",
+    )
+    fit.add_argument(
+        "--sample-rows", type=_positive_int, default=None,
+        help="data not in memory: rows of the seeded sample the starts and the sweep's "
+        "screening use (default 100000); the contenders are refined on every row",
+    )
 
     lrt = sub.add_parser(
         "lrt",
@@ -412,7 +426,119 @@ def _checked_data(args, X, feature_names, ks=(1,)) -> list[str]:
     return data_notes(X, feature_names)
 
 
+def _is_rows_source(path: str) -> bool:
+    """.npy, Parquet (file or folder) or a glob of parts: fitted without loading it."""
+    import os
+
+    lowered = path.lower()
+    return (
+        lowered.endswith((".npy", ".parquet", ".parq", ".pq"))
+        or any(c in path for c in "*?[")
+        or os.path.isdir(path)
+    )
+
+
+def _open_rows(args):
+    """(rows, feature names, parts or None) of DATA not loaded into memory."""
+    from engine.data.npy import is_npy, npy_feature_names, open_npy
+    from engine.em.rows import as_rows
+
+    if is_npy(args.data) and args.dask is None:
+        if args.columns:
+            raise UsageError(f"{args.data}: --columns: a .npy file has no column names")
+        X = open_npy(args.data)  # memory-mapped; EM reads it block by block, no Dask
+        return as_rows(X), npy_feature_names(X.shape[1]), None
+    from engine.distributed.files import read_npy_parts, read_parts
+
+    if is_npy(args.data):
+        parts = read_npy_parts(args.data)
+    else:
+        columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+        parts = read_parts(args.data, columns, args.label_column)
+    return as_rows(parts.X), parts.feature_names, parts
+
+
+def command_fit_rows(args) -> int:
+    """fit on data not loaded into memory: a memory-mapped .npy, or parts on Dask."""
+    from contextlib import nullcontext
+    from dataclasses import replace
+
+    from engine.data.npy import is_npy
+    from engine.data.writers import write_json_atomic
+    from engine.distributed import MISSING_DASK, dask_available
+    from engine.model.covariance import structures_for
+    from engine.selection.report import model_json
+    from engine.selection.sweep import Selection, select_iter
+
+    if (args.dask is not None or not is_npy(args.data)) and not dask_available():
+        raise UsageError(f"{args.data}: {MISSING_DASK}")
+    if getattr(args, "init_model", None):
+        raise UsageError(f"{args.data}: --init-model is not available for data not loaded "
+                         "into memory (.npy, Parquet, globs, --dask)")
+    if args.output and not dask_available():  # the parts are Parquet, written by pyarrow
+        raise UsageError(f"{args.output}: labeled parts: {MISSING_DASK}")
+    ks = parse_components(args.components)
+    requested_types = parse_covariance(args.covariance)
+    one_model = len(ks) == 1 and requested_types is not None and len(requested_types) == 1
+    settings = _settings(args, one_model)
+    if args.sample_rows:
+        settings = replace(settings, sample_rows=args.sample_rows)
+    if args.dask is not None:
+        from engine.distributed.cluster import dask_client
+
+        cluster = dask_client(args.dask or None)
+    else:
+        cluster = nullcontext()
+    with cluster as client:
+        if client is not None:
+            print(f"note: Dask scheduler {client.scheduler.address}, "
+                  f"{len(client.scheduler_info()['workers'])} worker(s)", file=sys.stderr)
+        rows, feature_names, parts = _open_rows(args)
+        n, d = rows.shape
+        print(f"note: {n:,} rows x {d} features, not loaded into memory; starts and "
+              f"screening on a sample of {min(n, settings.sample_rows):,} rows", file=sys.stderr)
+        cov_types = requested_types or list(structures_for(d))
+
+        def progress(k, name, snapshot):
+            print(f"  K={k} {name}: iteration {snapshot.iteration}, mean log-likelihood "
+                  f"{snapshot.log_likelihood:.8g}", file=sys.stderr)
+
+        candidates = list(select_iter(rows, ks, cov_types, settings, None, args.processes,
+                                      args.criterion, progress))
+        total = len(ks) * len(cov_types)
+        selection = Selection.summarise(candidates, cov_types, args.criterion, total)
+        candidates, best = selection.candidates, selection.best
+        if all(c.status == "failed" for c in candidates):
+            raise UsageError(f"{args.data}: {candidates[0].reason}")
+        print(candidates_table(candidates, args.criterion, best))
+        if best is None:
+            print(f"error: {args.data}: no candidate gave a valid model", file=sys.stderr)
+            return EXIT_NO_MODEL
+        print(model_summary(best, feature_names, args.criterion))
+        if parts is not None and parts.label_column:
+            print(f"note: the label column {parts.label_column!r} is not a feature (it is kept "
+                  "in the labeled parts); ARI / NMI are not computed for data not in memory")
+        if args.output:
+            if parts is None:
+                from engine.distributed.output import write_labeled_array_parts
+
+                written = write_labeled_array_parts(
+                    args.output, rows.X, feature_names, best.mixture, args.data
+                )
+            else:
+                from engine.distributed.output import write_labeled_parts
+
+                written = write_labeled_parts(args.output, parts, best.mixture)
+            print(f"wrote {written:,} labeled rows as parts in {args.output}")
+        if args.model:
+            write_json_atomic(args.model, model_json(best, candidates, feature_names, rows))
+            print(f"wrote model JSON to {args.model}")
+    return 0
+
+
 def command_fit(args) -> int:
+    if _is_rows_source(args.data) or args.dask is not None:
+        return command_fit_rows(args)
     from engine.data import writers
     from engine.em.loop import FitError
     from engine.model.covariance import structures_for

@@ -51,6 +51,7 @@ from engine.em.loop import (
     FitSettings,
     Snapshot,
 )
+from engine.em.rows import as_rows, is_chunked
 from engine.em.starts import initial_mixture, mixture_from_parameters
 from engine.model.covariance import STRUCTURES, structure_of
 from engine.model.mixture import Mixture, as_float_matrix
@@ -246,7 +247,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X, y=None):
-        """Fit as :meth:`fit` does; return the labels of X under the final parameters."""
+        """Fit as :meth:`fit` does; return the labels of X under the final parameters.
+
+        X : array-like of shape (n, d); a memory-mapped array or a Dask array (rows
+            chunked) is fitted chunk by chunk where its rows are (the start from a
+            seeded sample), and a Dask array's labels come back as a lazy Dask array.
+        """
+        if is_chunked(X):
+            return self._fit_chunked(as_rows(X))
         # Two rows at least, as scikit-learn asks: one row has no spread to estimate.
         X = as_float_matrix(validate_data(self, X, **_DATA_RULES, ensure_min_samples=2))
         if X.shape[0] < self.n_components:
@@ -268,6 +276,45 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=2)
         self._store(last, bounds)
         return self.mixture_.predict(X)
+
+    def _fit_chunked(self, rows):
+        """fit_predict for rows not in memory (engine.em.rows.ChunkedRows)."""
+        n_samples, n_features = rows.shape
+        if n_samples < max(2, self.n_components):
+            raise ValueError(
+                f"Expected n_samples >= max(2, n_components) but got n_components = "
+                f"{self.n_components}, n_samples = {n_samples}"
+            )
+        self.n_features_in_ = n_features
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        given = self._checked_initial_parameters(n_features)
+        warm = self.warm_start and hasattr(self, "mixture_")
+        seeds = self._seeds(1 if warm else self.n_init)
+        # Given parameters' missing pieces are estimated on a sample, as the starts are.
+        sample = rows.sample(FitSettings().sample_rows, seeds[0])
+        best = None
+        for run, seed in enumerate(seeds):
+            start = self.mixture_ if warm else self._initial_mixture(sample, seed, given)
+            bounds, last = self._run(rows, self._settings(seed), start, run)
+            if best is None or last.log_likelihood > best[1].log_likelihood:
+                best = bounds, last
+        bounds, last = best
+        if not last.converged and self.max_iter > 0:
+            warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
+        self._store(last, bounds)
+        return rows.predict(self.mixture_)
+
+    def _fitted_rows(self, X):
+        """X not in memory, as ChunkedRows, after checking the model and d."""
+        check_is_fitted(self, "mixture_")
+        rows = as_rows(X)
+        if rows.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {rows.shape[1]} features, but GaussianMixture is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return rows
 
     def _run(self, X, settings: FitSettings, start: Mixture | None, run: int):
         """One EM run: (mean log-likelihood after each M-step, the last snapshot).
@@ -336,18 +383,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return as_float_matrix(validate_data(self, X, **_DATA_RULES, reset=False))
 
     def score_samples(self, X):
+        if is_chunked(X):  # lazy (a Dask array) or chunk by chunk (a memory map)
+            return self._fitted_rows(X).score_samples(self.mixture_)
         X = self._fitted_input(X)
         return self.mixture_.score_samples(X)
 
     def score(self, X, y=None):
+        if is_chunked(X):
+            rows = self._fitted_rows(X)
+            return rows.scores(self.mixture_)["log_likelihood"] / rows.shape[0]
         X = self._fitted_input(X)
         return self.mixture_.score(X)
 
     def predict(self, X):
+        if is_chunked(X):  # lazy (a Dask array) or chunk by chunk (a memory map)
+            return self._fitted_rows(X).predict(self.mixture_)
         X = self._fitted_input(X)
         return self.mixture_.predict(X)
 
     def predict_proba(self, X):
+        if is_chunked(X):  # lazy (a Dask array) or chunk by chunk (a memory map)
+            return self._fitted_rows(X).predict_proba(self.mixture_)
         X = self._fitted_input(X)
         return self.mixture_.predict_proba(X)
 
@@ -365,14 +421,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return X, labels
 
     def bic(self, X):
+        if is_chunked(X):
+            return self._fitted_rows(X).scores(self.mixture_)["bic"]
         X = self._fitted_input(X)
         return self.mixture_.bic(X)
 
     def aic(self, X):
+        if is_chunked(X):
+            return self._fitted_rows(X).scores(self.mixture_)["aic"]
         X = self._fitted_input(X)
         return self.mixture_.aic(X)
 
     def icl(self, X):
+        if is_chunked(X):
+            return self._fitted_rows(X).scores(self.mixture_)["icl"]
         X = self._fitted_input(X)
         return self.mixture_.icl(X)
 

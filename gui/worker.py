@@ -258,6 +258,7 @@ class SweepWorker(Worker):
         sweep = select_iter(
             self._X, self._ks, self._types, self._settings,
             should_stop=lambda: self.control.stopped, n_processes=None,
+            criterion=self._criterion,
         )
         try:
             for candidate in sweep:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from engine.em.loop import Snapshot, em_steps, max_iter_event, run_to_end
+from engine.em.rows import ChunkedRows
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 # Set to 1 to run every fit on the numpy path (for comparisons and debugging).
@@ -61,7 +62,12 @@ _warm_up_started = False
 
 
 def compiled_kernels():
-    """The compiled module, or None where numba cannot be imported or is disabled."""
+    """The compiled module, or None where numba cannot be imported or is disabled.
+
+    None too when numba was imported before with another cache folder (by the
+    user's own code): its cache is then not the one ``compiled_ready`` checks,
+    and a call could compile in the foreground for a minute.
+    """
     global _kernels, _tried
     if not _tried:
         _tried = True
@@ -69,6 +75,9 @@ def compiled_kernels():
             return None
         os.environ.setdefault("NUMBA_CACHE_DIR", CACHE_DIR)
         try:
+            numba_config = importlib.import_module("numba.core.config")
+            if os.path.abspath(numba_config.CACHE_DIR or "") != os.path.abspath(CACHE_DIR):
+                return None
             _kernels = importlib.import_module("engine.kernels.compiled")
         except ImportError:
             _kernels = None
@@ -189,7 +198,7 @@ def em_to_end(
 
     Parameters
     ----------
-    X : ndarray of shape (n, d), float64, validated
+    X : ndarray of shape (n, d), float64, validated; or ChunkedRows (never compiled)
     start : the initial parameters
     watch : wraps the numpy path's snapshot stream (a sweep's cancel check runs
         between its iterations); the compiled call has no iterations to watch
@@ -197,6 +206,7 @@ def em_to_end(
     compiled : whether to use the compiled loop where it is cached and pays
         (False: always the numpy path; see ``FitSettings.compiled``).
     """
+    compiled = compiled and not isinstance(X, ChunkedRows)  # rows not in memory: numpy
     if compiled and X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
         if not compiled_ready():
             start_background_warm_up()

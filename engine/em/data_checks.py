@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.em.loop import FitError
+from engine.em.rows import ChunkedRows
 from engine.model.covariance import structure_of
 
 # |x| above this leaves too little room for x**2 summed over rows, features and the
@@ -43,23 +44,33 @@ def _feature(j: int, names: Sequence[str] | None) -> str:
     return f"column {names[j]!r}" if names is not None else f"feature {j + 1}"
 
 
-def check_value_range(X: np.ndarray, names: Sequence[str] | None = None) -> None:
+def check_value_range(X, names: Sequence[str] | None = None) -> None:
     """Refuse values whose squares overflow and spreads whose squares underflow.
 
-    X : ndarray of shape (n, d), finite float64
+    X : ndarray of shape (n, d), finite float64; or ChunkedRows (its column summary)
     names : the features' names for the message, or None (then 'feature j', from 1)
     """
-    magnitude = np.abs(X).max(axis=0)
+    if isinstance(X, ChunkedRows):
+        summary = X.summary()
+        minimum, maximum = summary.minimum, summary.maximum
+    else:
+        minimum, maximum = X.min(axis=0), X.max(axis=0)
+    magnitude = np.maximum(np.abs(minimum), np.abs(maximum))
     j = int(np.argmax(magnitude))
     if magnitude[j] > LARGEST_VALUE:
-        row = int(np.argmax(np.abs(X[:, j])))
+        if isinstance(X, ChunkedRows):
+            value = maximum[j] if abs(maximum[j]) >= abs(minimum[j]) else minimum[j]
+            where = ""
+        else:
+            row = int(np.argmax(np.abs(X[:, j])))
+            value, where = X[row, j], f" (row {row + 1})"
         raise FitError(
-            f"{_feature(j, names)} holds {X[row, j]:.3g} (row {row + 1}): values beyond "
+            f"{_feature(j, names)} holds {value:.3g}{where}: values beyond "
             f"+-{LARGEST_VALUE:.0e} are refused: their squares, summed over the rows, leave "
             "too little room below float64's largest number (1.8e308); divide the column "
             "by a power of ten"
         )
-    spread = X.max(axis=0) - X.min(axis=0)
+    spread = maximum - minimum
     tiny = (spread > 0) & (spread < SMALLEST_SPREAD)
     if tiny.any():
         j = int(np.flatnonzero(tiny)[0])

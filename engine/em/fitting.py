@@ -23,9 +23,10 @@ from engine.em.loop import (
     guarded_arithmetic,
     run_to_end,
 )
+from engine.em.rows import ChunkedRows, as_rows
 from engine.em.starts import initial_mixture
 from engine.model.covariance import SingularCovarianceError
-from engine.model.mixture import Mixture, as_float_matrix
+from engine.model.mixture import Mixture
 
 
 def _start(X: np.ndarray, settings: FitSettings, random_state, feature_scale=None) -> Mixture:
@@ -125,7 +126,11 @@ def fit_iter(
 
     Parameters
     ----------
-    X : array-like of shape (n, d); integers are converted exactly to float64
+    X : array-like of shape (n, d); integers are converted exactly to float64.
+        A memory-mapped array or a Dask array (rows chunked) is not brought into
+        memory: every pass runs chunk by chunk where its rows are (see
+        :mod:`engine.em.rows`), and the start is computed on a seeded sample of
+        ``settings.sample_rows`` rows.
     settings : FitSettings
     display_rows : int array of shape (m,) or None
         Rows whose labels each snapshot should carry (sorted on the way in).
@@ -158,7 +163,7 @@ def fit_iter(
 def _prepared(X, settings, start, on_progress, should_stop, replay_screened):
     """The checked data, absolute settings and the start EM runs from."""
     settings = (settings or FitSettings()).validate()
-    X = as_float_matrix(X)
+    X = as_rows(X)
     check_value_range(X)
     check_rows_for_structure(
         X.shape[0], X.shape[1], settings.covariance_type, settings.n_components
@@ -173,11 +178,19 @@ def _prepared(X, settings, start, on_progress, should_stop, replay_screened):
         if start.covariance_type != settings.covariance_type:
             settings = replace(settings, covariance_type=start.covariance_type)
     else:
+        # Rows not in memory: the start from a sample, refined on all rows below.
+        starting = (
+            X.sample(settings.sample_rows, settings.random_state)
+            if isinstance(X, ChunkedRows)
+            else X
+        )
         try:
             if settings.n_init > 1:
-                start = screen_starts(X, settings, on_progress, should_stop, replay_screened)
+                start = screen_starts(
+                    starting, settings, on_progress, should_stop, replay_screened
+                )
             else:
-                start = _start(X, settings, settings.random_state)
+                start = _start(starting, settings, settings.random_state)
         except ValueError as err:
             raise FitError(str(err)) from None
     return X, settings, start
@@ -211,8 +224,8 @@ def fit_to_end(
     )
 
 
-def absolute_settings(X: np.ndarray, settings: FitSettings) -> FitSettings:
-    """Settings whose ``reg_covar`` is absolute for the data X (n, d).
+def absolute_settings(X, settings: FitSettings) -> FitSettings:
+    """Settings whose ``reg_covar`` is absolute for the data X (n, d) (or ChunkedRows).
 
     A relative ``reg_covar`` is scaled by the smallest positive variance among
     the features: data in millimetres and in kilometres then give the same
@@ -220,7 +233,7 @@ def absolute_settings(X: np.ndarray, settings: FitSettings) -> FitSettings:
     """
     if not settings.relative_reg_covar:
         return settings
-    variances = X.var(axis=0)
+    variances = X.summary().variance if isinstance(X, ChunkedRows) else X.var(axis=0)
     positive = variances[variances > 0]
     scale = float(positive.min()) if positive.size else 1.0
     return replace(settings, reg_covar=settings.reg_covar * scale, relative_reg_covar=False)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from engine.em.rows import ChunkedRows
 from engine.em.starts import check_init
 from engine.em.steps import e_step_pass, m_step
 from engine.model.covariance import SingularCovarianceError, check_covariance_type
@@ -58,6 +59,9 @@ class FitSettings:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     # Restarts (n_init > 1) are screened on at most this many rows; the best is refined on all.
     screen_rows: int = 20_000
+    # Data not in memory (memory-mapped, Dask arrays): the start is computed on a seeded
+    # sample of at most this many rows (then refined on all), and a sweep screens on it.
+    sample_rows: int = 100_000
     # Run EM as one compiled call where the data are small enough for it to pay
     # (engine.em.compiled_loop).  Loading it costs a process ~0.6-1 s, so the
     # sweep asks for it when it has enough candidates to repay that, and the
@@ -78,6 +82,8 @@ class FitSettings:
             raise ValueError(f"n_init must be an integer >= 1; got {self.n_init}")
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1; got {self.chunk_size}")
+        if int(self.sample_rows) != self.sample_rows or self.sample_rows < 2:
+            raise ValueError(f"sample_rows must be an integer >= 2; got {self.sample_rows}")
         name = check_covariance_type(self.covariance_type)
         return self if name == self.covariance_type else replace(self, covariance_type=name)
 
@@ -219,7 +225,8 @@ def em_steps(
 
     Parameters
     ----------
-    X : ndarray of shape (n, d), float64, validated
+    X : ndarray of shape (n, d), float64, validated; or ChunkedRows (engine.em.rows),
+        whose pass runs chunk by chunk where its rows are
     start : the initial parameters
     display_rows : sorted int ndarray of shape (m,) or None
     """
@@ -232,7 +239,10 @@ def em_steps(
     iteration = 0
     while True:
         with guarded_arithmetic(f"at iteration {iteration}", reg_covar):
-            result = e_step_pass(X, mixture, chunk_size, display_rows)
+            if isinstance(X, ChunkedRows):
+                result = X.e_step_pass(mixture, chunk_size, display_rows)
+            else:
+                result = e_step_pass(X, mixture, chunk_size, display_rows)
         mean_ll = result.total_log_likelihood / n_samples
         if not np.isfinite(mean_ll):
             raise FitError(

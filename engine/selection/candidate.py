@@ -164,10 +164,12 @@ class SweepCancelled(Exception):
     """Raised inside a candidate's fit when the caller asked the sweep to stop."""
 
 
-def _until_stopped(snapshots, should_stop):
+def _until_stopped(snapshots, should_stop, on_snapshot=None):
     for snapshot in snapshots:
         if should_stop is not None and should_stop():
             raise SweepCancelled
+        if on_snapshot is not None:
+            on_snapshot(snapshot)
         yield snapshot
 
 
@@ -178,11 +180,18 @@ def fit_candidate(
     data_variance: np.ndarray,
     should_stop: Callable[[], bool] | None = None,
     start: Mixture | None = None,
+    sample: np.ndarray | None = None,
+    on_snapshot: Callable | None = None,
 ) -> Candidate:
     """Fit and diagnose one candidate; never raises for a data problem.
 
     ``start``: given initial parameters (their structure is the candidate's);
     ``settings.init`` and ``n_init`` are then unused.
+
+    X : ndarray of shape (n, d), or rows not in memory (engine.em.rows.ChunkedRows)
+    sample : ndarray of shape (m, d), rows in memory to judge collapses on when X
+        is not in memory
+    on_snapshot : called with every Snapshot (progress per iteration)
 
     Raises
     ------
@@ -199,7 +208,7 @@ def fit_candidate(
             X,
             replace(settings, n_components=n_components),
             should_stop=should_stop,
-            watch=lambda snapshots: _until_stopped(snapshots, should_stop),
+            watch=lambda snapshots: _until_stopped(snapshots, should_stop, on_snapshot),
             start=start,
         )
         if should_stop is not None and should_stop():
@@ -212,7 +221,8 @@ def fit_candidate(
         nan = float("nan")
         return Candidate(n_components, cov_type, nan, 0, nan, nan, nan, False, 0, status, text)
     crit = last.criteria()
-    reason = degeneracy_reason(last.mixture, X.shape[0], data_variance, X)
+    judged = X if sample is None else sample
+    reason = degeneracy_reason(last.mixture, last.n_samples, data_variance, judged)
     if reason:
         status = "spurious"
     elif not last.converged:

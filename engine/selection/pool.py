@@ -147,7 +147,9 @@ def _init_worker(data_path: str, settings: FitSettings, data_variance, stop_even
     from threadpoolctl import threadpool_limits
 
     _WORKER["limits"] = threadpool_limits(limits=1)
-    _WORKER["X"] = np.load(data_path, mmap_mode="r")
+    # A plain ndarray view of the shared pages: the data are in memory here, and a
+    # np.memmap would take the out-of-core path (engine.em.rows.MappedRows).
+    _WORKER["X"] = np.asarray(np.load(data_path, mmap_mode="r"))
     _WORKER["settings"] = settings
     _WORKER["variance"] = data_variance
     _WORKER["stop"] = stop_event

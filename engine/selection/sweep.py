@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.em.data_checks import check_sweep_data
+from engine.em.data_checks import check_sweep_data, check_value_range
 from engine.em.loop import FitSettings
+from engine.em.rows import as_rows, is_chunked
 from engine.model.covariance import COVARIANCE_TYPES
 from engine.model.mixture import as_float_matrix
 from engine.selection.candidate import (
@@ -25,6 +26,7 @@ from engine.selection.candidate import (
     fit_candidate,
 )
 from engine.selection.pool import fit_in_processes, sweep_processes
+from engine.selection.screening import refine_contenders
 
 # The sweep's start, measured (bench/real_data.py and the README): mclust's
 # hierarchical tree, one start per candidate, reached mclust's BIC or a better
@@ -80,6 +82,8 @@ def select_iter(
     settings: FitSettings | None = None,
     should_stop: Callable[[], bool] | None = None,
     n_processes: int | None = 1,
+    criterion: str = "bic",
+    on_iteration: Callable | None = None,
 ) -> Iterator[Candidate]:
     """Fit every (K, covariance type) of the grid, yielding each candidate when done.
 
@@ -95,11 +99,25 @@ def select_iter(
     script must then guard its entry point with ``if __name__ == "__main__":``
     (the application, the command line and the benchmark do).
 
+    Rows not in memory (a memory-mapped array, a Dask array) are swept on a
+    seeded sample of ``settings.sample_rows`` rows, and only the candidates that
+    can still win by ``criterion`` are refined on all the rows
+    (:mod:`engine.selection.screening`).
+
     Parameters
     ----------
-    X : array-like of shape (n, d)
+    X : array-like of shape (n, d), or a memory-mapped or Dask array
     n_processes : processes to fit on; None: chosen from the data's size and the cores
+    criterion : what the screening of rows not in memory ranks by
+    on_iteration : for rows not in memory, called as (K, covariance type, snapshot)
+        after every iteration of a refinement on all the rows
     """
+    if is_chunked(X):
+        yield from _select_chunked(
+            as_rows(X), n_components, covariance_types, settings, should_stop, n_processes,
+            check_criterion(criterion), on_iteration,
+        )
+        return
     X = as_float_matrix(X)
     settings = sweep_settings(settings).validate()
     n_candidates = len(set(covariance_types)) * len(set(n_components))
@@ -120,6 +138,29 @@ def select_iter(
         fits = _fit_in_turn(X, jobs, settings, data_variance, should_stop)
     try:
         yield from fits
+    except SweepCancelled:
+        return
+
+
+def _select_chunked(rows, n_components, covariance_types, settings, should_stop, n_processes,
+                    criterion, on_iteration) -> Iterator[Candidate]:
+    """The sweep on a sample of the rows, then the contenders refined on all of them."""
+    settings = sweep_settings(settings).validate()
+    check_value_range(rows)
+    sample = rows.sample(settings.sample_rows, settings.random_state)
+    screened = list(
+        select_iter(sample, n_components, covariance_types, settings, should_stop, n_processes)
+    )
+    if sample.shape[0] == rows.shape[0]:
+        yield from screened  # the sample is every row: this was the in-memory sweep
+        return
+    if should_stop is not None and should_stop():
+        return
+    refined = refine_contenders(
+        rows, sample, screened, settings, criterion, should_stop, on_iteration
+    )
+    try:
+        yield from refined
     except SweepCancelled:
         return
 
@@ -165,7 +206,9 @@ def select(
     criterion = check_criterion(criterion)
     total = len(set(n_components)) * len(covariance_types)
     candidates = []
-    sweep = select_iter(X, n_components, covariance_types, settings, should_stop, n_processes)
+    sweep = select_iter(
+        X, n_components, covariance_types, settings, should_stop, n_processes, criterion
+    )
     with closing(sweep):
         for candidate in sweep:
             candidates.append(candidate)

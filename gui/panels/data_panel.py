@@ -154,7 +154,9 @@ class DataPanel(QWidget):
 
     def _publish(self, payload: DataPayload) -> None:
         self._payload = payload
-        self.info.setText(f"<b>{payload.source}</b>: n = {payload.n_samples:,} rows, "
+        n = payload.n_samples if payload.rows is None else payload.rows.shape[0]
+        shown = "" if payload.rows is None else f" ({payload.n_samples:,} shown)"
+        self.info.setText(f"<b>{payload.source}</b>: n = {n:,} rows{shown}, "
                           f"d = {payload.n_features} features"
                           + (f", {len(payload.class_names)} classes" if payload.labels is not None
                              else ""))
@@ -233,6 +235,14 @@ class DataPanel(QWidget):
         self.loadProgress.emit(1, 1)
         table = payload.table
         self._table = table
+        if table is None:  # a .npy or parts: columns fixed, as for generated data
+            self._fill_columns(list(payload.feature_names), payload.feature_names, None,
+                               editable=False)
+            self._publish(payload)
+            n = payload.n_samples if payload.rows is None else payload.rows.shape[0]
+            self.status.emit(f"Read {path}: {n:,} rows, {payload.n_features} columns"
+                             + (f"; {note}" if note else ""))
+            return
         self._fill_columns(table.numeric_columns(), payload.feature_names,
                            payload.label_column, editable=True, all_columns=table.header)
         self._publish(payload)

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.data.datasets import make_random_mixture, make_scenario
+from engine.data.npy import is_npy, npy_feature_names, open_npy
 from engine.data.tables import DataError, Table, guess_label_column, read_csv
+from engine.distributed import MISSING_DASK, dask_available
 from engine.em.data_checks import check_sweep_data, data_notes
 from engine.em.loop import FitError
+from engine.em.rows import as_rows
 
 RANDOM_MIXTURE = "random mixture"
 GENERATED_LABEL = "label"
@@ -36,6 +39,28 @@ class DataPayload:
     table: Table | None
     source: str
     label_column: str | None = None
+    # Data not in memory (a .npy, Parquet, a glob of parts, beyond SAMPLE_ABOVE_ROWS):
+    # ``rows`` is all of it (engine.em.rows.ChunkedRows), which EM fits; X (m, d) is a
+    # seeded sample of it, which the views show; ``sample_index`` (m,) its rows in ``rows``.
+    rows: object | None = None
+    sample_index: np.ndarray | None = None
+
+    @property
+    def whole(self):
+        """What a fit runs on: all the rows (ChunkedRows) or X itself."""
+        return self.rows if self.rows is not None else self.X
+
+    def fit_rows(self, display_rows: np.ndarray) -> np.ndarray:
+        """The display rows (of X) as rows of ``whole`` (sorted, as X's sample is)."""
+        return display_rows if self.sample_index is None else self.sample_index[display_rows]
+
+    @property
+    def sample_note(self) -> str:
+        """What the views show of data not in memory ('' for data in memory)."""
+        if self.rows is None:
+            return ""
+        n = self.rows.shape[0]
+        return f"a random sample of {self.X.shape[0]:,} of {n:,} rows is shown; EM runs on all"
 
     @property
     def n_samples(self) -> int:
@@ -122,6 +147,57 @@ def generate_payload(name: str, n: int, seed: int, dim: int, n_components: int,
     return payload_from_dataset(dataset, f"{dataset.name} (seed {seed})")
 
 
+# Files of more rows than this (.npy, Parquet, globs of parts) are not loaded: the
+# views show a sample of SAMPLE_SHOWN rows and EM runs on all of them, chunk by chunk.
+SAMPLE_ABOVE_ROWS = 200_000
+SAMPLE_SHOWN = 20_000
+
+
+def is_rows_source(path: str) -> bool:
+    """A .npy, a Parquet file or folder, or a glob of parts (not one CSV file)."""
+    lowered = path.lower()
+    return (lowered.endswith((".npy", ".parquet", ".parq", ".pq"))
+            or any(c in path for c in "*?[") or os.path.isdir(path))
+
+
+def read_rows_and_prepare(path: str, progress=None, should_stop=None):
+    """A .npy (memory-mapped) or parts through Dask: the rows, summarised in one pass, and
+    a seeded sample of them in memory (all of them up to SAMPLE_ABOVE_ROWS rows)."""
+    label = None
+    if is_npy(path):
+        rows = as_rows(open_npy(path))
+        names = npy_feature_names(rows.shape[1])
+    else:
+        if not dask_available():
+            raise DataError(MISSING_DASK, path=path)
+        # Dask is optional and takes ~1 s to import: loaded when such a file is opened.
+        from engine.distributed.files import read_parts
+
+        parts = read_parts(path)
+        rows, names = as_rows(parts.X), parts.feature_names
+        label = parts.label_column
+    try:
+        rows.summary()  # every value checked once, here, rather than at the first fit
+    except ValueError as err:
+        raise DataError(str(err), path=path) from None
+    n = rows.shape[0]
+    if n <= SAMPLE_ABOVE_ROWS:
+        index, whole = None, None
+        X = rows.take(np.arange(n))
+    else:
+        index = np.sort(np.random.default_rng(0).choice(n, SAMPLE_SHOWN, replace=False))
+        X, whole = rows.take(index), rows
+    payload = DataPayload(
+        X=_readonly(X), feature_names=tuple(names), labels=None, class_names=(),
+        table=None, source=os.path.basename(os.path.normpath(path)) or path,
+        rows=whole, sample_index=index,
+    )
+    notes = [payload.sample_note] if payload.sample_note else []
+    if label:
+        notes.append(f"label column {label!r} not used")
+    return payload, "; ".join(notes), ""
+
+
 def notes_on_data(X: np.ndarray, feature_names) -> tuple[str, bool]:
     """What a user should know about the data before fitting (worker thread: O(n log n)).
 
@@ -145,7 +221,10 @@ def read_and_prepare(path: str, progress=None, should_stop=None) -> tuple[DataPa
     (every numeric column but the label and a column of row numbers) without missing
     values.  Returns the payload, a note on what was left out, and a warning (the
     engine's located error) when a numeric column was left out for a typo in a cell;
-    raises DataError when nothing usable is left."""
+    raises DataError when nothing usable is left.  A .npy, Parquet or a glob of parts
+    goes to :func:`read_rows_and_prepare`."""
+    if is_rows_source(path):
+        return read_rows_and_prepare(path, progress, should_stop)
     table = read_csv(path, progress=progress, should_stop=should_stop)
     label = guess_label_column(table)
     numeric = [c for c in table.numeric_columns() if c != label]

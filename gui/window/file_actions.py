@@ -79,6 +79,11 @@ class FileActions(QObject):
         if model is None:
             return None
         data, path = self.session.data, os.fspath(path)
+        if data.rows is not None:
+            self._failed("the labeled CSV", "the data are not in memory (only a sample is "
+                         "shown): write their labeled parts with the command line, "
+                         f"python main.py fit {data.source} -o FOLDER")
+            return None
 
         def write() -> str:
             table = data.export_table()
@@ -96,7 +101,7 @@ class FileActions(QObject):
         if session.model is None or session.data is None:
             return None
         return model_json(session.model, session.model_document_candidates(),
-                          session.data.feature_names, session.data.X)
+                          session.data.feature_names, session.data.whole)
 
     def export_model_json(self, path: str) -> bool:
         if self._model_or_complain() is None:
@@ -202,7 +207,8 @@ class FileActions(QObject):
     def open_csv_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self.window, "Open a CSV file", self.current_directory(),
-            "Delimited text (*.csv *.tsv *.txt);;All files (*)")
+            "Delimited text (*.csv *.tsv *.txt);;Arrays and Parquet, not loaded into memory "
+            "(*.npy *.parquet);;All files (*)")
         if path:
             self.openRequested.emit(path)
 

@@ -56,8 +56,9 @@ class FitController(QObject):
         self.convergence.set_tolerance(settings.tol)
         self._settings = settings
         self._start_name = "hand-made" if start is not None else settings.init
-        worker = FitWorker(session.data.X, settings, session.display_rows, start=start,
-                           paused=paused)
+        data = session.data  # data not in memory: EM on all rows, labels of the shown sample
+        worker = FitWorker(data.whole, settings, data.fit_rows(session.display_rows),
+                           start=start, paused=paused)
         if paused:
             worker.step()  # the first step shows the initial parameters
         self._job = self.pool.submit(

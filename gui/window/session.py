@@ -74,6 +74,8 @@ class Session(QObject):
         m, n = len(self.display_rows), self.data.n_samples
         text = (f"showing a fixed random {m:,} of {n:,} points (display cap)" if m < n
                 else f"{n:,} points")
+        if self.data.sample_note:  # data not in memory: the sample is what is shown
+            text = self.data.sample_note
         if self.live_rows is not None:
             text += f"; {LIVE_DISPLAY_BUDGET:,} of them drawn while EM runs"
         return text

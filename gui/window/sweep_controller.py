@@ -55,7 +55,7 @@ class SweepController(QObject):
         session.candidates, session.selection = [], None
         self.view.reset()
         self.view.set_criterion(request.criterion)
-        worker = SweepWorker(session.data.X, request.n_components, request.covariance_types,
+        worker = SweepWorker(session.data.whole, request.n_components, request.covariance_types,
                              settings, request.criterion)
         self._job = self.pool.submit(
             worker, on_snapshot=self._on_candidate, on_progress=self.panel.set_progress,

@@ -23,6 +23,7 @@ from gui.panels.fit_panel import FitPanel
 from gui.panels.playback_bar import PlaybackBar
 from gui.panels.selection_panel import ComparePanel, ModelSummary, SelectionPanel
 from gui.views.bootstrap import BootstrapView
+from gui.views.compare_starts import CompareStartsView
 from gui.views.convergence import ConvergenceView
 from gui.views.plot2d import Plot2DView
 from gui.views.plot3d import Plot3DView
@@ -49,6 +50,7 @@ class Layout:
     playback_bar: PlaybackBar
     display_note: QLabel  # how many points are shown (status bar)
     load_progress: QProgressBar  # a file being read (status bar)
+    compare_view: CompareStartsView  # Compare starts: one fit per start (bottom tab)
 
     def show_bottom(self, widget: QWidget) -> None:
         """Bring a bottom view to the front, with its share of the height (the
@@ -57,7 +59,7 @@ class Layout:
 
     def _share_centre(self) -> None:
         total = sum(self.centre.sizes())
-        tall = (self.selection_view, self.bootstrap_view)
+        tall = (self.selection_view, self.bootstrap_view, self.compare_view)
         share = 0.5 if self.bottom_tabs.currentWidget() in tall else 1 / 3
         self.centre.setSizes([round(total * (1 - share)), round(total * share)])
 
@@ -88,6 +90,8 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     bottom_tabs.addTab(convergence, "Convergence")
     bottom_tabs.addTab(selection_view, "Model selection")
     bottom_tabs.addTab(bootstrap_view, "Test K")
+    compare_view = CompareStartsView()
+    bottom_tabs.addTab(compare_view, "Compare starts")
     centre = QSplitter(Qt.Orientation.Vertical)
     centre.addWidget(views)
     centre.addWidget(bottom_tabs)
@@ -117,7 +121,7 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     layout = Layout(data_panel, fit_panel, compare_panel, model_summary, selection_panel,
                     controls, plot2d, plot3d, convergence, selection_view, bootstrap_view,
                     bottom_tabs, centre,
-                    playback_bar, display_note, load_progress)
+                    playback_bar, display_note, load_progress, compare_view)
     bottom_tabs.currentChanged.connect(lambda _: layout._share_centre())
     return layout
 
@@ -151,9 +155,11 @@ class Actions:
     export_2d: QAction
     export_3d: QAction
     export_window: QAction
+    compare_starts: QAction | None = None  # Fit > Compare starts…
 
 
-def build_menus(window: QMainWindow, layout: Layout, files, show_demo) -> Actions:
+def build_menus(window: QMainWindow, layout: Layout, files, show_demo,
+                compare_starts=None) -> Actions:
     """The File, Fit, View and Help menus and the toolbar; ``files``: the FileActions."""
     made = Actions(
         open=action(window, "&Open CSV…", files.open_csv_dialog, "Ctrl+O",
@@ -189,6 +195,12 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo) -> Action
     for item in fit_actions:
         menu.addAction(item)
     menu.addSeparator()
+    if compare_starts is not None:
+        made.compare_starts = action(
+            window, "&Compare starts…", compare_starts,
+            tip="Fit the fit panel's K and structure from k-means, k-means++, random and "
+                "hierarchical starts (and a given start), side by side")
+        menu.addAction(made.compare_starts)
     menu.addAction(action(window, "&Model selection…",
                           lambda: layout.controls.setCurrentWidget(layout.selection_panel)))
     menu.addAction(action(window, "&Test K…", lambda: _show_test_k(layout),

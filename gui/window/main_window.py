@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 from gui.heap import freeze_startup_heap
 from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
+from gui.window.compare_controller import CompareController
 from gui.window.file_actions import FileActions, window_image
 from gui.window.fit_controller import FitController
 from gui.window.frames import Drawn, FrameDrawer
@@ -41,6 +42,7 @@ class MainWindow(QMainWindow):
     fitFailed = Signal(str)
     sweepFinished = Signal(object)  # Selection
     lrtFinished = Signal(object)  # LRTResult of a Test K (cancelled=True when stopped)
+    compareFinished = Signal(object)  # list of StartFit: Compare starts has ended
     exported = Signal(str)  # path of a file written
     errorShown = Signal(str, str)  # title, message of a message box just opened
     closed = Signal()  # the window has closed, every worker thread ended
@@ -62,6 +64,7 @@ class MainWindow(QMainWindow):
         self.plot2d, self.plot3d = parts.plot2d, parts.plot3d
         self.convergence, self.selection_view = parts.convergence, parts.selection_view
         self.bootstrap_view = parts.bootstrap_view
+        self.compare_view = parts.compare_view
         self.bottom_tabs, self.playback_bar = parts.bottom_tabs, parts.playback_bar
         self.display_note = parts.display_note
 
@@ -76,8 +79,11 @@ class MainWindow(QMainWindow):
                                      self.frames, self.scores, self)
         self.lrt = LRTController(session, pool, self.selection_panel.test_k,
                                  self.bootstrap_view, self)
+        self.compare = CompareController(session, pool, self.fit_panel, self.compare_view,
+                                         self.frames, self.convergence, self)
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
-        self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo)
+        self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo,
+                                        compare_starts=self.compare_starts)
         self._wire()
         self._model_changed(None)  # the exports of a model start disabled
         self.frames.start()
@@ -88,9 +94,9 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
-        for part in (frames, fit, sweep, self.lrt, files):
+        for part in (frames, fit, sweep, self.lrt, files, self.compare):
             part.status.connect(self.show_status)
-        for part in (fit, sweep, self.lrt, files):
+        for part in (fit, sweep, self.lrt, files, self.compare):
             part.error.connect(self.show_error)
         session.modelChanged.connect(self._model_changed)
         session.displayRowsChanged.connect(
@@ -116,6 +122,10 @@ class MainWindow(QMainWindow):
             selection.best.covariance_type if selection.best is not None else None))
         self.lrt.runningChanged.connect(self._lrt_running)
         self.lrt.finished.connect(self.lrtFinished)
+        self.compare.runningChanged.connect(lambda _: self._refresh_available())
+        self.compare.finished.connect(self.compareFinished)
+        self.compare_view.runRequested.connect(self.compare_starts)
+        self.compare.busy = lambda: self.fitting or self.sweeping
         self.selection_panel.mclustSignChanged.connect(self.model_summary.set_mclust_sign)
         self.playback_bar.seek.connect(frames.seek)
         self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
@@ -168,9 +178,16 @@ class MainWindow(QMainWindow):
         the cores with the others and the event loop)."""
         data = self.data is not None
         fitting, sweeping, testing = self.fitting, self.sweeping, self.lrt.running
-        self.fit_panel.set_available(data and not sweeping and not testing)
-        self.selection_panel.set_available(data and not fitting and not testing)
-        self.selection_panel.test_k.set_available(data and not fitting and not sweeping)
+        comparing = self.compare.running
+        self.fit_panel.set_available(data and not sweeping and not testing and not comparing)
+        self.selection_panel.set_available(data and not fitting and not testing
+                                           and not comparing)
+        self.selection_panel.test_k.set_available(data and not fitting and not sweeping
+                                                  and not comparing)
+        idle = data and not (fitting or sweeping or testing or comparing)
+        self.compare_view.run_button.setEnabled(idle)
+        if self.menu_actions.compare_starts is not None:
+            self.menu_actions.compare_starts.setEnabled(idle)
 
     def _fit_finished(self, outcome) -> None:
         self.scores.evaluate()
@@ -221,6 +238,7 @@ class MainWindow(QMainWindow):
         self.fit.cancel()
         self.sweep.abandon()
         self.lrt.abandon()
+        self.compare.abandon()
         self.session.set_data(payload)
         self.convergence.reset()
         self.selection_view.reset()
@@ -249,6 +267,16 @@ class MainWindow(QMainWindow):
 
     def step(self, settings=None) -> None:
         self.fit.step(settings)
+
+    def compare_starts(self) -> bool:
+        """Fit ▸ Compare starts: the fit panel's model from every start, in the background."""
+        if self.fitting or self.sweeping or self.lrt.running:
+            self.show_status("Wait for the running job to end (or stop it) to compare starts")
+            return False
+        started = self.compare.start()
+        if started:
+            self.parts.show_bottom(self.compare_view)
+        return started
 
     def stop_fit(self) -> None:
         self.fit.stop()

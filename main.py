@@ -454,8 +454,8 @@ def _animation_request(args) -> tuple | None:
 def _write_animation(args, request, X, feature_names, true, best, settings) -> None:
     from engine.selection.candidate import candidate_snapshots
     from gui.animation.headless import write_fit_animation
-    from gui.worker import subsample_rows
     from gui.window.session import DEFAULT_DISPLAY_CAP
+    from gui.worker import subsample_rows
 
     size, fps = request
     rows = subsample_rows(X.shape[0], DEFAULT_DISPLAY_CAP)  # the window's display rows

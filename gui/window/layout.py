@@ -156,10 +156,11 @@ class Actions:
     export_3d: QAction
     export_window: QAction
     compare_starts: QAction | None = None  # Fit > Compare starts…
+    export_animation: QAction | None = None  # File > Export animation…
 
 
 def build_menus(window: QMainWindow, layout: Layout, files, show_demo,
-                compare_starts=None) -> Actions:
+                compare_starts=None, export_animation=None) -> Actions:
     """The File, Fit, View and Help menus and the toolbar; ``files``: the FileActions."""
     made = Actions(
         open=action(window, "&Open CSV…", files.open_csv_dialog, "Ctrl+O",
@@ -188,6 +189,11 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo,
     for item in (made.export_csv, made.export_json, made.export_2d, made.export_3d,
                  made.export_window):
         export.addAction(item)
+    if export_animation is not None:
+        made.export_animation = action(
+            window, "Export &animation…", export_animation,
+            tip="The fit's iterations as a GIF or MP4 (2-D view, 3-D view or both)")
+        menu.addAction(made.export_animation)
     menu.addSeparator()
     menu.addAction(action(window, "&Quit", window.close, "Ctrl+Q"))
 

@@ -19,6 +19,8 @@ longer holds, k-means, scores and exports are computed on worker threads.
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox
@@ -26,6 +28,8 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 from gui.heap import freeze_startup_heap
 from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
+from gui.window.animation_dialog import AnimationDialog
+from gui.window.animation_export import AnimationExporter
 from gui.window.compare_controller import CompareController
 from gui.window.file_actions import FileActions, window_image
 from gui.window.fit_controller import FitController
@@ -81,9 +85,13 @@ class MainWindow(QMainWindow):
                                  self.bootstrap_view, self)
         self.compare = CompareController(session, pool, self.fit_panel, self.compare_view,
                                          self.frames, self.convergence, self)
+        self.animation = AnimationExporter(session, pool, self.plot2d, self.plot3d,
+                                           self.frames, self)
+        self.animation_dialog: AnimationDialog | None = None
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
         self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo,
-                                        compare_starts=self.compare_starts)
+                                        compare_starts=self.compare_starts,
+                                        export_animation=self.export_animation_dialog)
         self._wire()
         self._model_changed(None)  # the exports of a model start disabled
         self.frames.start()
@@ -94,9 +102,9 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
-        for part in (frames, fit, sweep, self.lrt, files, self.compare):
+        for part in (frames, fit, sweep, self.lrt, files, self.compare, self.animation):
             part.status.connect(self.show_status)
-        for part in (fit, sweep, self.lrt, files, self.compare):
+        for part in (fit, sweep, self.lrt, files, self.compare, self.animation):
             part.error.connect(self.show_error)
         session.modelChanged.connect(self._model_changed)
         session.displayRowsChanged.connect(
@@ -239,6 +247,7 @@ class MainWindow(QMainWindow):
         self.sweep.abandon()
         self.lrt.abandon()
         self.compare.abandon()
+        self.animation.cancel()
         self.session.set_data(payload)
         self.convergence.reset()
         self.selection_view.reset()
@@ -301,6 +310,19 @@ class MainWindow(QMainWindow):
     def export_window_image(self, path: str) -> bool:
         return self.files.export_window_image(path)
 
+    def export_animation_dialog(self) -> AnimationDialog:
+        """File ▸ Export animation…: the dialog (one at a time, not modal)."""
+        if self.animation_dialog is not None:
+            self.animation_dialog.raise_()
+            return self.animation_dialog
+        stem = self.files._stem()
+        path = os.path.join(self.files.current_directory(), f"{stem}_em.gif")
+        dialog = AnimationDialog(self.animation, path, len(self.playback), self)
+        dialog.destroyed.connect(lambda *_: setattr(self, "animation_dialog", None))
+        dialog.show()  # not modal: the window stays usable while it exports
+        self.animation_dialog = dialog
+        return dialog
+
     def model_document(self) -> dict | None:
         return self.files.model_document()
 
@@ -331,6 +353,7 @@ class MainWindow(QMainWindow):
         abort the process)."""
         self.frames.stop()
         self.playback_bar.stop_playing()
+        self.animation.cancel()
         if self.pool.shutdown(timeout_ms=self.close_timeout_ms):
             super().closeEvent(event)
             self.closed.emit()

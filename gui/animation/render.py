@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QPoint, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import QCoreApplication, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
-from gui.views._common import settle_layout
+from gui.views._common import TEXT_PEN, settle_layout
 from gui.views.plot2d import Plot2DView
 
 VIEWS = ("2-D", "3-D", "both")
@@ -150,14 +150,25 @@ class PlaneFrames:
         self.view.deleteLater()
 
 
-def space_frame(plot3d, mixture, labels, confidence, covariances, size) -> QImage:
-    """The window's 3-D view showing ``mixture`` (from its camera), fitted into ``size``.
+def space_frame(plot3d, mixture, labels, confidence, covariances, size,
+                caption: str | None = None) -> QImage:
+    """The window's 3-D view showing ``mixture`` (from its camera), fitted into ``size``,
+    with ``caption`` written over it (a GIF merges identical frames: the caption keeps
+    one frame per iteration when EM has stopped moving visibly).
 
-    The caller redraws what the window showed before, in the same turn of the
-    event loop, so the screen never shows the exported frame."""
+    The view shows the exported iteration until the caller redraws the window's."""
     covariances = mixture.full_covariances() if covariances is None else covariances
     plot3d.show_model(mixture.means, covariances, labels, confidence)
-    return fitted_into(plot3d.gl.grabFramebuffer(), *size)
+    image = fitted_into(plot3d.gl.grabFramebuffer(), *size)
+    if caption:
+        painter = QPainter(image)
+        painter.setPen(QColor(TEXT_PEN))
+        painter.setFont(QFont("Sans", 10))
+        painter.drawText(QRect(8, 4, image.width() - 16, 24),
+                         int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter),
+                         caption)
+        painter.end()
+    return image
 
 
 __all__ = ["VIEWS", "FrameText", "PlaneFrames", "fitted_into", "image_rgb", "side_by_side",

@@ -149,7 +149,8 @@ class AnimationExporter(QObject):
         if request.views != "2-D":
             space_width = width - width // 2 if request.views == "both" else width
             space = space_frame(self.plot3d, model, labels, confidence, frame.covariances,
-                                (space_width, height))
+                                (space_width, height),
+                                caption if request.views == "3-D" else None)
         if plane is None:
             return space
         return plane if space is None else side_by_side(plane, space)

@@ -123,3 +123,14 @@ def test_a_bad_path_is_a_message_and_the_window_stays_usable(qtbot, fitted, tmp_
     assert not dialog.export()
     assert ".gif or .mp4" in dialog.summary.text()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_3d_gif_keeps_one_frame_per_iteration(qtbot, fitted, tmp_path):
+    window = fitted
+    path = tmp_path / "em3d.gif"
+    export(qtbot, window, path, "3-D", (320, 240))
+    frames = gif_frames(path)
+    # late iterations look alike in 3-D; the caption keeps them apart (a GIF merges
+    # identical frames)
+    assert len(frames) == len(window.playback)
+    assert frames[0].shape == (240, 320, 3) and frames[-1].std() > 10

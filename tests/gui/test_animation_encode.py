@@ -81,3 +81,12 @@ def test_requests_refused_before_writing(tmp_path):
     with pytest.raises(ValueError, match="fps"):
         AnimationWriter(tmp_path / "x.gif", (64, 48), fps=0)
     assert [p.name for p in tmp_path.iterdir()] == ["d.gif"]
+
+
+def test_mp4_without_imageio_ffmpeg_says_how_to_get_it(tmp_path, monkeypatch):
+    import gui.animation.encode as encode
+
+    monkeypatch.setattr(encode, "mp4_available", lambda: False)
+    with pytest.raises(DataError, match=r"a\.mp4: MP4 needs the imageio-ffmpeg package.*pip"):
+        encode.AnimationWriter(tmp_path / "a.mp4", (64, 48), fps=10)
+    assert list(tmp_path.iterdir()) == []

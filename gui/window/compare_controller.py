@@ -16,9 +16,28 @@ from dataclasses import replace
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine.selection.compare_starts import NamedStart, best_fit, standard_starts
+from engine.selection.compare_starts import NamedStart, StartFit, best_fit, standard_starts
 from gui.playback import model_from_frame
 from gui.worker import CompareWorker
+
+# Labels of the displayed rows kept over all the starts' iterations (20,000 rows are
+# 120 kB an iteration); beyond it a fit keeps those of its start and its end, and the
+# window recomputes the others off the GUI thread when they are shown.
+LABEL_BUDGET = 128 * 1024 * 1024
+
+
+def label_bytes(fit: StartFit) -> int:
+    return sum(s.display_labels.nbytes + s.display_confidence.nbytes
+               for s in fit.snapshots if s.display_labels is not None)
+
+
+def without_middle_labels(fit: StartFit) -> StartFit:
+    """``fit`` with the labels of its iterations between the first and the last dropped."""
+    last = len(fit.snapshots) - 1
+    kept = tuple(s if i in (0, last) else replace(s, display_labels=None,
+                                                   display_confidence=None)
+                 for i, s in enumerate(fit.snapshots))
+    return StartFit(fit.name, kept, fit.error)
 
 
 class CompareController(QObject):
@@ -35,6 +54,7 @@ class CompareController(QObject):
         self.view, self.drawer, self.convergence = view, drawer, convergence
         self.given_starts: Callable[[], list[NamedStart]] = list
         self.busy: Callable[[], bool] = lambda: False  # another job owns the record
+        self.label_budget = LABEL_BUDGET
         self.fits: list = []
         self._starts: list[NamedStart] = []
         self._rows = None  # the display rows the fits' labels are for
@@ -91,6 +111,9 @@ class CompareController(QObject):
 
     def _on_fit(self, fit) -> None:
         index = next(i for i, s in enumerate(self._starts) if s.name == fit.name)
+        kept = sum(label_bytes(f) for f in self.fits if f is not None)
+        if kept + label_bytes(fit) > self.label_budget:
+            fit = without_middle_labels(fit)
         self.fits[index] = fit
         self.view.add_fit(index, fit)
 

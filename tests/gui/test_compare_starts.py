@@ -85,3 +85,22 @@ def test_new_data_abandons_the_comparison(qtbot, window):
     assert not window.compare.running
     assert window.compare_view.table.rowCount() == 0
     qtbot.waitUntil(lambda: len(window.pool) == 0, timeout=TIMEOUT_MS)
+
+
+def test_past_the_label_budget_a_fit_keeps_its_ends_labels_and_plays_back(qtbot, window):
+    generate(qtbot, window, "overlapping-3d", n=500, seed=6)
+    configure(window, k=3, covariance="VVV")
+    window.compare.label_budget = 0  # every fit over budget
+    fits = compare(qtbot, window)
+    fit = fits[0]
+    assert fit.snapshots[0].display_labels is not None
+    assert fit.snapshots[-1].display_labels is not None
+    assert all(s.display_labels is None for s in fit.snapshots[1:-1])
+    assert window.compare.show_fit(0)
+    middle = len(fit.snapshots) // 2
+    window.playback_bar.seek.emit(middle)
+    assert window.drawn.mixture is fit.snapshots[middle].mixture
+    # the labels come from a worker thread, and match the E-step's
+    qtbot.waitUntil(lambda: window.playback[middle].has_labels, timeout=TIMEOUT_MS)
+    expected = fit.snapshots[middle].mixture.predict_proba(window.session.shown_X())
+    np.testing.assert_array_equal(window.playback[middle].labels, expected.argmax(axis=1))

@@ -57,6 +57,7 @@ class AnimationExporter(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(0)  # one frame per turn of the event loop
         self.timer.timeout.connect(self._next_frame)
+        self.busy = lambda: False  # a fit is still adding to the record
         self._reset()
 
     def _reset(self) -> None:
@@ -83,6 +84,10 @@ class AnimationExporter(QObject):
         if session.data is None or len(session.playback) == 0:
             self._fail("There is no fit to animate: fit a model (or pick a start in "
                        "Compare starts) first.")
+            return False
+        if self.busy():
+            self._fail("A fit is running: export its animation when it has ended (or "
+                       "stop it first).")
             return False
         if request.views not in VIEWS:
             raise ValueError(f"views must be one of {VIEWS}; got {request.views!r}")

@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         self.compare.finished.connect(self.compareFinished)
         self.compare_view.runRequested.connect(self.compare_starts)
         self.compare.busy = lambda: self.fitting or self.sweeping
+        self.animation.busy = lambda: self.fitting
         self.selection_panel.mclustSignChanged.connect(self.model_summary.set_mclust_sign)
         self.playback_bar.seek.connect(frames.seek)
         self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)

@@ -134,3 +134,18 @@ def test_3d_gif_keeps_one_frame_per_iteration(qtbot, fitted, tmp_path):
     # identical frames)
     assert len(frames) == len(window.playback)
     assert frames[0].shape == (240, 320, 3) and frames[-1].std() > 10
+
+
+def test_no_export_while_a_fit_runs_or_before_any_fit(qtbot, window, tmp_path):
+    generate(qtbot, window, "overlapping-3d", n=300, seed=1)
+    dialog = window.export_animation_dialog()
+    dialog.path.setText(str(tmp_path / "em.gif"))
+    assert not dialog.export()
+    assert "no fit to animate" in dialog.summary.text()
+    window.step()  # a paused fit at its start
+    qtbot.waitUntil(lambda: len(window.playback) == 1, timeout=TIMEOUT_MS)
+    assert window.fitting and not dialog.export()
+    assert "A fit is running" in dialog.summary.text()
+    window.stop_fit()
+    qtbot.waitUntil(lambda: not window.fitting, timeout=TIMEOUT_MS)
+    assert list(tmp_path.iterdir()) == []

@@ -87,3 +87,18 @@ def test_bad_lists_of_starts_are_refused(X):
         list(compare_starts(X, FitSettings(), [NamedStart.from_init("kmeans")] * 2))
     with pytest.raises(ValueError, match="either"):
         NamedStart("x")
+
+
+def test_a_candidates_fit_is_replayed_iteration_by_iteration(X):
+    from engine.selection.candidate import candidate_snapshots
+    from engine.selection.sweep import select
+
+    settings = FitSettings(init="hierarchical", n_init=1)
+    selection = select(X, [3], ["VVV", "EEE"], settings)
+    best = selection.best
+    rows = np.arange(0, X.shape[0], 7)
+    snapshots = candidate_snapshots(X, best, settings, rows)
+    assert [s.iteration for s in snapshots] == list(range(best.n_iter + 1))
+    assert snapshots[-1].total_log_likelihood == pytest.approx(best.log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(snapshots[-1].means, best.mixture.means, rtol=1e-10)
+    assert snapshots[0].display_labels.shape == rows.shape

@@ -33,6 +33,18 @@ if QCoreApplication.instance() is None:
 GL_DRAW_ERROR = "Error while drawing item"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_em_loop():
+    """Compile (or load from numba's cache) the small-data EM loop before any test.
+
+    It is the product's default path for sweeps; without it the first sweep of
+    the run would start a background compilation (engine.em.compiled_loop).
+    """
+    from engine.em.compiled_loop import warm_up
+
+    warm_up()
+
+
 def _uses_qt(request: pytest.FixtureRequest) -> bool:
     return "qtbot" in request.fixturenames or "qapp" in request.fixturenames
 

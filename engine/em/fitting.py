@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from engine.em.compiled_loop import em_to_end
 from engine.em.data_checks import check_rows_for_structure, check_value_range
 from engine.em.loop import (
     FitError,
@@ -138,6 +139,24 @@ def fit_iter(
         shown) or from where its screening ended (False: fewer iterations, the
         same optimum; for sweeps).
     """
+    X, settings, start = _prepared(
+        X, settings, start, on_progress, should_stop, replay_screened
+    )
+    if display_rows is not None:
+        display_rows = np.unique(np.asarray(display_rows, dtype=np.intp))
+    yield from em_steps(
+        X,
+        start,
+        settings.tol,
+        settings.max_iter,
+        settings.reg_covar,
+        settings.chunk_size,
+        display_rows,
+    )
+
+
+def _prepared(X, settings, start, on_progress, should_stop, replay_screened):
+    """The checked data, absolute settings and the start EM runs from."""
     settings = (settings or FitSettings()).validate()
     X = as_float_matrix(X)
     check_value_range(X)
@@ -161,16 +180,25 @@ def fit_iter(
                 start = _start(X, settings, settings.random_state)
         except ValueError as err:
             raise FitError(str(err)) from None
-    if display_rows is not None:
-        display_rows = np.unique(np.asarray(display_rows, dtype=np.intp))
-    yield from em_steps(
-        X,
-        start,
-        settings.tol,
-        settings.max_iter,
-        settings.reg_covar,
-        settings.chunk_size,
-        display_rows,
+    return X, settings, start
+
+
+def fit_to_end(
+    X,
+    settings: FitSettings,
+    should_stop: Callable[[], bool] | None = None,
+    watch: Callable[[Iterator[Snapshot]], Iterator[Snapshot]] | None = None,
+) -> Snapshot:
+    """The last snapshot of :func:`fit_iter` (no replay of screened starts, no display rows).
+
+    What a sweep's candidate needs: on small data the whole EM runs as one
+    compiled call (:func:`engine.em.compiled_loop.em_to_end`); ``should_stop``
+    is checked while starts are screened, ``watch`` wraps the iterations where
+    EM runs on the numpy path.
+    """
+    X, settings, start = _prepared(X, settings, None, None, should_stop, False)
+    return em_to_end(
+        X, start, settings.tol, settings.max_iter, settings.reg_covar, settings.chunk_size, watch
     )
 
 
@@ -212,4 +240,11 @@ def fit(X, settings: FitSettings | None = None, start: Mixture | None = None) ->
     return result_from_snapshots(snapshots, settings)
 
 
-__all__ = ["absolute_settings", "fit", "fit_iter", "result_from_snapshots", "screen_starts"]
+__all__ = [
+    "absolute_settings",
+    "fit",
+    "fit_iter",
+    "fit_to_end",
+    "result_from_snapshots",
+    "screen_starts",
+]

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.em.fitting import fit_iter
-from engine.em.loop import FitError, FitSettings, run_to_end
+from engine.em.fitting import fit_to_end
+from engine.em.loop import FitError, FitSettings
 from engine.model.covariance import structure_of
 from engine.model.mixture import Mixture
 
@@ -187,14 +187,16 @@ def fit_candidate(
     """
     cov_type = settings.covariance_type
     try:
-        # A sweep shows no iterations: the winning start need not be replayed.
-        snapshots = fit_iter(
+        # A sweep shows no iterations: the winning start need not be replayed, and
+        # on small data EM runs as one compiled call.
+        last = fit_to_end(
             X,
             replace(settings, n_components=n_components),
             should_stop=should_stop,
-            replay_screened=False,
+            watch=lambda snapshots: _until_stopped(snapshots, should_stop),
         )
-        last = run_to_end(_until_stopped(snapshots, should_stop))
+        if should_stop is not None and should_stop():
+            raise SweepCancelled  # asked during a compiled fit, which has no checkpoints
     except FitError as err:
         if should_stop is not None and should_stop():
             raise SweepCancelled from None

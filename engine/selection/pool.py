@@ -74,7 +74,12 @@ def costliest_first(jobs: Sequence[Job]) -> list:
 
 # Imported once by the forkserver, so that each worker it forks starts with them
 # loaded (a worker then starts in milliseconds instead of importing for a second).
-_PRELOAD = ["engine.selection.pool", "engine.em.starts", "threadpoolctl"]
+_PRELOAD = [
+    "engine.selection.pool",
+    "engine.em.starts",
+    "engine.em.compiled_preload",
+    "threadpoolctl",
+]
 
 
 _server_started = False
@@ -135,7 +140,8 @@ def _fit_job(job: Job):
 def _write_shared_data(X: np.ndarray, stack: ExitStack) -> str:
     """Save X where the workers can map it; removed when ``stack`` closes."""
     directory = "/dev/shm" if os.path.isdir("/dev/shm") else None  # memory, not disk
-    handle, path = tempfile.mkstemp(prefix="gmm-sweep-", suffix=".npy", dir=directory)
+    prefix = f"gmm-sweep-{os.getpid()}-"  # whose copy it is, for a look in /dev/shm
+    handle, path = tempfile.mkstemp(prefix=prefix, suffix=".npy", dir=directory)
     os.close(handle)
     stack.callback(_remove_quietly, path)
     np.save(path, X)

@@ -35,10 +35,12 @@ def _summary(candidate):
 
 
 def _sweep_files() -> set:
+    """This process's shared copies of sweep data (other processes may sweep meanwhile)."""
     directory = "/dev/shm" if os.path.isdir("/dev/shm") else None
     import tempfile
 
-    return set(glob.glob(os.path.join(directory or tempfile.gettempdir(), "gmm-sweep-*.npy")))
+    pattern = f"gmm-sweep-{os.getpid()}-*.npy"
+    return set(glob.glob(os.path.join(directory or tempfile.gettempdir(), pattern)))
 
 
 def test_candidates_on_two_processes_equal_the_in_process_ones(X):

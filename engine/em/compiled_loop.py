@@ -1,0 +1,263 @@
+"""EM to the end in one compiled call when the data are small (model selection).
+
+:func:`em_to_end` gives the last :class:`~engine.em.loop.Snapshot` that
+:func:`~engine.em.loop.em_steps` would give, by the compiled loop of
+:mod:`engine.kernels.compiled` when it can (numba installed, its machine code
+cached, data small) and by ``em_steps`` otherwise, or when the compiled loop
+gives up (an emptied component, a singular covariance): the numpy path then
+handles the case and words it.
+
+Compiling the loop takes 20 - 60 s, once per machine and version; the machine
+code is cached on disk (``CACHE_DIR``).  A fit never waits for that: until the
+cache is ready, fits take the numpy path and one background process, started
+by the first fit that would have used the compiled loop, compiles and caches
+it (``python -m engine.em.compiled_loop`` does the same in the foreground).
+
+numba is imported on first use, not with the engine: it costs ~0.4 s, which
+commands that fit no sweep (``--help``, one model, the window's start) should
+not pay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from engine.em.loop import Snapshot, em_steps, run_to_end
+from engine.kernels.direct import DIRECT_MAX_VALUES
+from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
+
+# Set to 1 to run every fit on the numpy path (for comparisons and debugging).
+DISABLE_VARIABLE = "GMM_STUDIO_NO_COMPILED"
+# numba's own variable; where unset, the user's cache folder, so that an
+# installation in a read-only folder still caches.
+CACHE_DIR = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+    "gmm-studio",
+    "numba",
+)
+# A background compilation older than this is taken to have died.
+_WARM_UP_TIMEOUT_S = 600
+
+_kernels = None
+_tried = False
+_warm_up_started = False
+
+
+def compiled_kernels():
+    """The compiled module, or None where numba cannot be imported or is disabled."""
+    global _kernels, _tried
+    if not _tried:
+        _tried = True
+        if _disabled():
+            return None
+        os.environ.setdefault("NUMBA_CACHE_DIR", CACHE_DIR)
+        try:
+            _kernels = importlib.import_module("engine.kernels.compiled")
+        except ImportError:
+            _kernels = None
+    return _kernels
+
+
+def _disabled() -> bool:
+    return os.environ.get(DISABLE_VARIABLE, "") not in ("", "0")
+
+
+def _ready_marker() -> str | None:
+    """The file that says the loop is compiled for this source file, numba and Python.
+
+    numba keys its cache by the source file's path and modification time, so
+    the marker does too: another copy of the package has its own cache.
+    """
+    try:
+        numba_version = importlib.metadata.version("numba")
+        source = os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", "compiled.py"
+        )
+        stamp = f"{source} {os.stat(source).st_mtime_ns} {numba_version} {sys.version}"
+    except (importlib.metadata.PackageNotFoundError, OSError):
+        return None
+    digest = hashlib.sha1(stamp.encode()).hexdigest()[:16]
+    return os.path.join(CACHE_DIR, f"gmm-studio-ready-{digest}")
+
+
+def compiled_ready() -> bool:
+    """Whether the compiled loop is cached on this machine (so a fit need not wait)."""
+    if _disabled():
+        return False
+    marker = _ready_marker()
+    return marker is not None and os.path.exists(marker)
+
+
+def warm_up() -> bool:
+    """Compile the loop (or load it) and mark the cache ready; False without numba."""
+    kernels = compiled_kernels()
+    marker = _ready_marker()
+    if kernels is None or marker is None:
+        return False
+    _run_tiny_fit(kernels)
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    with open(marker + ".tmp", "w") as file:
+        file.write("compiled\n")
+    os.replace(marker + ".tmp", marker)
+    return True
+
+
+def load_if_ready() -> None:
+    """Load the cached machine code now (~0.5 s) if it is cached; never compiles.
+
+    The sweep's worker server calls this once, so that every worker it forks
+    starts with the loop loaded instead of each loading it for itself.
+    """
+    if compiled_ready() and (kernels := compiled_kernels()) is not None:
+        _run_tiny_fit(kernels)
+
+
+def _run_tiny_fit(kernels) -> None:
+    X = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0], [2.0, 2.0], [2.5, 1.0], [1.5, 2.5]])
+    start = Mixture(
+        weights=np.array([0.5, 0.5]),
+        means=X[[0, 3]],
+        covariances=np.stack([np.eye(2), np.eye(2)]),
+        covariance_type="VVV",
+    )
+    _compiled_to_end(kernels, X, start, 1e-6, 2, 1e-6)
+
+
+def start_background_warm_up() -> None:
+    """Compile and cache the loop in a background process, once per process and machine."""
+    global _warm_up_started
+    if _warm_up_started or _disabled() or compiled_ready():
+        return
+    _warm_up_started = True
+    lock = os.path.join(CACHE_DIR, "gmm-studio-compiling")
+    try:
+        importlib.metadata.version("numba")
+        os.makedirs(CACHE_DIR, exist_ok=True)
+        if os.path.exists(lock) and time.time() - os.path.getmtime(lock) < _WARM_UP_TIMEOUT_S:
+            return  # another process is compiling
+        with open(lock, "w") as file:
+            file.write(str(os.getpid()))
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        subprocess.Popen(
+            [sys.executable, "-m", "engine.em.compiled_loop", "--lock", lock],
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # outlives a short command-line run
+        )
+    except (OSError, importlib.metadata.PackageNotFoundError):
+        pass  # no numba, no cache folder or no process: fits stay on the numpy path
+
+
+def em_to_end(
+    X: np.ndarray,
+    start: Mixture,
+    tol: float,
+    max_iter: int,
+    reg_covar: float,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    watch: Callable[[Iterator[Snapshot]], Iterator[Snapshot]] | None = None,
+) -> Snapshot:
+    """The last snapshot of EM from ``start`` (see :func:`engine.em.loop.em_steps`).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float64, validated
+    start : the initial parameters
+    watch : wraps the numpy path's snapshot stream (a sweep's cancel check runs
+        between its iterations); the compiled call has no iterations to watch
+        and takes milliseconds.
+    """
+    if X.shape[0] * start.n_components <= DIRECT_MAX_VALUES:
+        if compiled_ready() and (kernels := compiled_kernels()) is not None:
+            snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
+            if snapshot is not None:
+                return snapshot
+        else:
+            start_background_warm_up()
+    snapshots = em_steps(X, start, tol, max_iter, reg_covar, chunk_size)
+    return run_to_end(snapshots if watch is None else watch(snapshots))
+
+
+def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:
+    # Writable C-ordered float64 copies: numba compiles (and caches) one machine
+    # code per argument type, and read-only or strided arrays are other types.
+    def plain(a):
+        return np.array(a, dtype=np.float64, order="C", copy=True)
+
+    try:
+        outcome, weights, means, full, iteration, converged, total, map_sum, change = (
+            kernels.em_loop(
+                plain(X),
+                plain(start.weights),
+                plain(start.means),
+                plain(start.full_covariances()),
+                kernels.structure_code(start.structure.name),
+                float(tol),
+                int(max_iter),
+                float(reg_covar),
+            )
+        )
+    except (np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError):
+        return None
+    if outcome != kernels.DONE:
+        return None
+    layout = start.structure.layout
+    try:
+        mixture = Mixture(
+            weights=weights / weights.sum(),
+            means=means,
+            covariances=layout.from_full(full),
+            covariance_type=start.covariance_type,
+            reg_covar=reg_covar,
+        )
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    events = ()
+    if not converged:
+        events = (
+            f"stopped by max_iter={max_iter} before converging "
+            f"(last change of the mean log-likelihood {change:.3g}, tol {tol:g})",
+        )
+    covariances = mixture.full_covariances()
+    covariances.flags.writeable = False
+    return Snapshot(
+        iteration=int(iteration),
+        mixture=mixture,
+        covariances=covariances,
+        log_likelihood=float(total) / X.shape[0],
+        total_log_likelihood=float(total),
+        converged=bool(converged),
+        stop_reason="converged" if converged else "max_iter",
+        display_labels=np.empty(0, dtype=np.int16),
+        display_confidence=np.empty(0, dtype=np.float32),
+        events=events,
+        map_log_resp_sum=float(map_sum),
+        n_samples=X.shape[0],
+    )
+
+
+def _main(argv: list[str]) -> int:
+    lock = argv[argv.index("--lock") + 1] if "--lock" in argv else None
+    try:
+        return 0 if warm_up() else 1
+    finally:
+        if lock is not None:
+            try:
+                os.unlink(lock)
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

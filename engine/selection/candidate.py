@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.em.fitting import fit_to_end
+from engine.em.fitting import fit_iter, fit_to_end
 from engine.em.loop import FitError, FitSettings
 from engine.model.covariance import structure_of
 from engine.model.mixture import Mixture

@@ -460,6 +460,9 @@ def _write_animation(args, request, X, feature_names, true, best, settings) -> N
     size, fps = request
     rows = subsample_rows(X.shape[0], DEFAULT_DISPLAY_CAP)  # the window's display rows
     snapshots = candidate_snapshots(X, best, settings, rows)
+    if snapshots[-1].iteration != best.n_iter:  # screened starts: the full path is drawn
+        print(f"note: the animation replays the chosen fit from its start: "
+              f"{snapshots[-1].iteration} iterations (the sweep's screened run: {best.n_iter})")
     title = f"K={best.n_components} {best.covariance_type}, {settings.init} start"
     n = write_fit_animation(args.animation, X, feature_names, snapshots, rows, true, fps,
                             size, title)

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from engine.em.loop import Snapshot, em_steps, run_to_end
-from engine.kernels.direct import DIRECT_MAX_VALUES
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 # Set to 1 to run every fit on the numpy path (for comparisons and debugging).
@@ -44,6 +43,15 @@ CACHE_DIR = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
     "gmm-studio",
     "numba",
 )
+# Rows x components up to which the compiled loop beats the numpy path.  Its
+# E-step is scalar code (libm's exp), numpy's is vectorised, so past the
+# per-iteration overhead numpy catches up: per EM iteration, CPU, 2 cores
+# loaded, compiled / numpy: VVV 1,500 values 0.03 / 0.19 ms, 10,000 0.23 / 0.28,
+# 25,000 0.58 / 0.43; VVE (an inner loop per M-step) 25,000 0.65 / 1.04,
+# 45,000 1.19 / 1.52, 60,000 1.21 / 1.03 (bench/compiled_crossover.py).
+_COMPILED_MAX_VALUES = 16_384
+_ITERATIVE_MAX_VALUES = 45_000
+_ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
 
@@ -178,7 +186,7 @@ def em_to_end(
         between its iterations); the compiled call has no iterations to watch
         and takes milliseconds.
     """
-    if X.shape[0] * start.n_components <= DIRECT_MAX_VALUES:
+    if X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
         if compiled_ready() and (kernels := compiled_kernels()) is not None:
             snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
             if snapshot is not None:
@@ -187,6 +195,10 @@ def em_to_end(
             start_background_warm_up()
     snapshots = em_steps(X, start, tol, max_iter, reg_covar, chunk_size)
     return run_to_end(snapshots if watch is None else watch(snapshots))
+
+
+def _compiled_max_values(structure: str) -> int:
+    return _ITERATIVE_MAX_VALUES if structure in _ITERATIVE else _COMPILED_MAX_VALUES
 
 
 def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:

@@ -42,6 +42,7 @@ class AnimationDialog(QDialog):
         self._n_frames = n_frames
 
         self.path = QLineEdit(default_path)
+        self.path.setMinimumWidth(360)
         self.path.setToolTip("A .gif (plays anywhere, larger) or .mp4 (H.264, small) file")
         browse = QPushButton("…")
         browse.setToolTip("Choose the file")
@@ -143,8 +144,10 @@ class AnimationDialog(QDialog):
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        if done == total:
+        self.summary.setText(f"Drawing frame {done} of {total}…")
+        if done == total:  # the file is being closed: it will appear whole
             self.summary.setText("Writing the file…")
+            self.cancel_button.setEnabled(False)
 
     def _finished(self, path: str) -> None:
         self._running(False)

@@ -104,10 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="fit one model or select among a grid")
     _data_arguments(fit)
-    fit.add_argument("-k", "--components", default="1-9", help="3 | 1-8 | 2,4,6 (default 1-9)")
+    fit.add_argument("-k", "--components", help="3 | 1-8 | 2,4,6 (default 1-9)")
     fit.add_argument(
         "--covariance",
-        default="all",
         help="a structure (mclust's EII ... VVV; E, V for one feature; scikit-learn's "
         "full = VVV, tied = EEE, diag = VVI, spherical = VII), a comma list, or all "
         "(every structure that applies to the data; default)",
@@ -138,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="processes to fit a grid's candidates on (default: every core, when the data "
         "are large enough for it to pay; 1 fits them one after the other here)",
+    )
+    fit.add_argument(
+        "--init-model",
+        metavar="START.json",
+        help="start EM from this model JSON (a saved model or start): its K and structure "
+        "are the fit's; --max-iter 0 returns it as it is",
     )
     fit.add_argument("-o", "--output", help="labeled CSV to write")
     fit.add_argument("--model", help="model JSON to write")
@@ -262,13 +267,13 @@ def _label_column(args, table) -> str | None:
     return guessed
 
 
-def load_features(args) -> tuple:
+def load_features(args, default_columns=None) -> tuple:
     """(table, X (n, d), feature names, label column or None) from DATA.csv, --columns
-    and --label-column."""
+    (else ``default_columns``, else the table's) and --label-column."""
     from engine.data import tables as io
 
     table = io.read_csv(args.data)
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else default_columns
     label_column = _label_column(args, table)
     X = table.features(columns, label_column=label_column)
     feature_names = columns or table.default_feature_columns(label_column)
@@ -386,21 +391,29 @@ def command_fit(args) -> int:
     from engine.selection.report import model_json
     from engine.selection.sweep import Selection, select_iter
 
-    ks = parse_components(args.components)
-    requested_types = parse_covariance(args.covariance)
+    for output in (args.output, args.model):  # refused before the sweep, not after it
+        if output:
+            writers.refuse_input_as_output(output, args.data)
+    saved = _init_model(args)
+    ks = parse_components(args.components or "1-9")
+    requested_types = parse_covariance(args.covariance or "all")
     one_model = len(ks) == 1 and requested_types is not None and len(requested_types) == 1
     settings = _settings(args, one_model)
     animation = _animation_request(args)  # a bad path fails before the fit
-    table, X, feature_names, label_column = load_features(args)
+    table, X, feature_names, label_column = _load_for_start(args, saved)
     true = table.labels(label_column) if label_column else None
     cov_types = requested_types or list(structures_for(X.shape[1]))
+    if saved is not None:
+        ks, cov_types = [saved.mixture.n_components], [saved.mixture.covariance_type]
     for note in _checked_data(args, X, feature_names, ks):
         print(f"note: {note}")
 
     total = len(ks) * len(cov_types)
     candidates = []
     try:
-        for candidate in select_iter(X, ks, cov_types, settings, n_processes=args.processes):
+        fitted = ([_fit_from_start(args, saved, X, feature_names, settings)] if saved
+                  else select_iter(X, ks, cov_types, settings, n_processes=args.processes))
+        for candidate in fitted:
             candidates.append(candidate)
             if total > 1:
                 print(
@@ -429,7 +442,7 @@ def command_fit(args) -> int:
         writers.write_json_atomic(args.model, model_json(best, candidates, feature_names, X))
         print(f"wrote model JSON to {args.model}")
     if animation:
-        _write_animation(args, animation, X, feature_names, true, best, settings)
+        _write_animation(args, animation, X, feature_names, true, best, settings, saved)
     return 0
 
 
@@ -451,7 +464,7 @@ def _animation_request(args) -> tuple | None:
     return size, args.animation_fps
 
 
-def _write_animation(args, request, X, feature_names, true, best, settings) -> None:
+def _write_animation(args, request, X, feature_names, true, best, settings, saved) -> None:
     from engine.selection.candidate import candidate_snapshots
     from gui.animation.headless import write_fit_animation
     from gui.window.session import DEFAULT_DISPLAY_CAP
@@ -459,15 +472,66 @@ def _write_animation(args, request, X, feature_names, true, best, settings) -> N
 
     size, fps = request
     rows = subsample_rows(X.shape[0], DEFAULT_DISPLAY_CAP)  # the window's display rows
-    snapshots = candidate_snapshots(X, best, settings, rows)
+    start = saved.mixture if saved is not None else None
+    snapshots = candidate_snapshots(X, best, settings, rows, start)
     if snapshots[-1].iteration != best.n_iter:  # screened starts: the full path is drawn
         print(f"note: the animation replays the chosen fit from its start: "
               f"{snapshots[-1].iteration} iterations (the sweep's screened run: {best.n_iter})")
-    title = f"K={best.n_components} {best.covariance_type}, {settings.init} start"
+    begun = f"{settings.init} start" if start is None else "start from --init-model"
+    title = f"K={best.n_components} {best.covariance_type}, {begun}"
     n = write_fit_animation(args.animation, X, feature_names, snapshots, rows, true, fps,
                             size, title)
     print(f"wrote the animation ({n} frames: iterations 0-{snapshots[-1].iteration}, "
           f"{size[0]}x{size[1]}, {fps:g} fps) to {args.animation}")
+
+
+def _init_model(args):
+    """The --init-model file read and checked (its K and structure are the fit's), or None."""
+    if not args.init_model:
+        return None
+    from engine.selection.model_file import read_model
+
+    saved = read_model(args.init_model)
+    K, name = saved.mixture.n_components, saved.structure
+    if args.components and parse_components(args.components) != [K]:
+        raise UsageError(f"--init-model {args.init_model} has K = {K}; -k {args.components} "
+                         "asks for another (the start's K is the fit's: drop -k)")
+    asked = parse_covariance(args.covariance) if args.covariance else None
+    if asked is not None and [_structure_name(n) for n in asked] != [name]:
+        raise UsageError(f"--init-model {args.init_model} is {name}; --covariance "
+                         f"{args.covariance} asks for another (the start's structure is "
+                         "the fit's: drop --covariance)")
+    return saved
+
+
+def _load_for_start(args, saved) -> tuple:
+    """load_features, the start's named features as the default columns."""
+    from engine.data.csv_head import DataError
+
+    if saved is None or saved.feature_names is None or args.columns:
+        return load_features(args)
+    try:
+        return load_features(args, saved.feature_names)
+    except DataError as err:
+        if err.line is not None:
+            raise
+        raise UsageError(f"{args.init_model}: the start's features "
+                         f"({', '.join(saved.feature_names)}) are not the data's: "
+                         f"{err}") from None
+
+
+def _structure_name(name: str) -> str:
+    from engine.model.covariance import structure_of
+
+    return structure_of(name).name
+
+
+def _fit_from_start(args, saved, X, feature_names, settings):
+    from engine.selection.given_start import check_start_fits, fit_from_start
+
+    check_start_fits(saved, args.init_model, feature_names)
+    print(f"start: {args.init_model} (K = {saved.mixture.n_components}, {saved.structure})")
+    return fit_from_start(X, saved, settings)
 
 
 def command_lrt(args) -> int:
@@ -486,6 +550,8 @@ def command_lrt(args) -> int:
         raise UsageError("--max-components: at least 2 (the smallest test is 1 vs 2)")
     if not 0 < args.level < 1:
         raise UsageError(f"--level {args.level}: expected a number between 0 and 1")
+    if args.json:
+        writers.refuse_input_as_output(args.json, args.data)
     _, X, feature_names, _ = load_features(args)
     for note in _checked_data(args, X, feature_names):
         print(f"note: {note}")

@@ -8,16 +8,14 @@ second GL view (the next window, a test) draws nothing without shared contexts.
 from __future__ import annotations
 
 import sys
-import traceback
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QSurfaceFormat
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from engine.selection.pool import warm_up
+from gui.crash import install_crash_handler, reporter
 from gui.window.main_window import MainWindow
-
-_open_crash_boxes: list[QMessageBox] = []
 
 
 def prepare_qt() -> None:
@@ -42,22 +40,17 @@ def application(argv: list[str] | None = None) -> QApplication:
 
 
 def _excepthook(kind, value, tb) -> None:
-    """An unexpected error: the traceback to stderr, a short dialog to the user, no exit."""
-    traceback.print_exception(kind, value, tb, file=sys.stderr)
-    if QApplication.instance() is None or _open_crash_boxes:
-        return  # one dialog at a time: a failing paint would otherwise open hundreds
-    box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",
-                      f"Something went wrong: {kind.__name__}: {value}\n\n"
-                      "The details were written to the terminal. Your data and the current "
-                      "model are still there; you can keep working or save your results.")
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.finished.connect(lambda *_: _open_crash_boxes.clear())
-    _open_crash_boxes.append(box)
-    box.open()
+    """An unexpected error: its traceback to a log file (and stderr), a dialog naming
+    the file, no exit (``gui.crash``)."""
+    if QApplication.instance() is None:
+        sys.__excepthook__(kind, value, tb)
+        return
+    reporter().report(kind, value, tb, "GUI thread")
 
 
 def install_excepthook() -> None:
-    sys.excepthook = _excepthook
+    """The crash handler for slots (sys.excepthook) and threads (threading.excepthook)."""
+    install_crash_handler()
 
 
 WARM_UP_DELAY_MS = 1500

@@ -201,3 +201,16 @@ def model_from_frame(frame: Frame, stopped: bool = False) -> Candidate:
         aic=c["aic"], icl=c["icl"], converged=frame.converged, n_iter=frame.iteration,
         status=status, reason=reason, mixture=mixture,
     )
+
+
+def mean_shifts(previous: Frame, frame: Frame) -> np.ndarray:
+    """(K,): how far each component's mean moved between two frames (data units)."""
+    return np.linalg.norm(frame.means - previous.means, axis=1)
+
+
+def changed_components(previous: Frame, frame: Frame) -> int | None:
+    """How many displayed points changed component between two frames (None when
+    either frame's labels were dropped)."""
+    if not (previous.has_labels and frame.has_labels):
+        return None
+    return int(np.count_nonzero(previous.labels != frame.labels))

@@ -35,6 +35,7 @@ from engine.kernels.threads import single_threaded
 from engine.selection.bootstrap import LRTProgress, LRTResult, LRTTest, lrt_iter
 from engine.selection.compare_starts import NamedStart, StartFit, compare_starts
 from engine.selection.sweep import Selection, select_iter
+from gui.crash import write_crash_log
 
 
 class Cancelled(Exception):
@@ -145,7 +146,9 @@ class Worker(QObject):
             self.failed.emit(str(err) or type(err).__name__)
         except Exception as err:  # noqa: BLE001 - a worker must never die silently
             traceback.print_exc(file=sys.stderr)
-            self.failed.emit(f"unexpected error ({type(err).__name__}: {err}); details on stderr")
+            log = write_crash_log(*sys.exc_info(), where=type(self).__name__)
+            details = f"details in {log}" if log is not None else "details on stderr"
+            self.failed.emit(f"unexpected error ({type(err).__name__}: {err}); {details}")
         else:
             self.finished.emit(result)
 

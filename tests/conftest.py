@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -20,6 +21,9 @@ from PySide6.QtGui import QGuiApplication, QSurfaceFormat
 hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+# Crash logs of the tests (gui.crash) never go to the user's log folder.
+os.environ.setdefault("GMM_STUDIO_LOG_DIR", tempfile.mkdtemp(prefix="gmm-studio-test-logs-"))
 
 # pyqtgraph compiles its shaders once per process and caches the program ids; without
 # shared contexts a second GLViewWidget uses ids from another context and draws

@@ -2,8 +2,15 @@
 
 Every write is atomic (a temporary file in the target's directory, fsync,
 ``os.replace``): an interrupted run never leaves half a file, and an existing
-output is afterwards either the old file or the new one, whole.  The input
-file is never written: a labeled CSV aimed at it is refused.
+output is afterwards either the old file or the new one, whole.  Files other
+code writes (the views' images) go through :func:`atomic_path` the same way.
+The input file is never written: a labeled CSV aimed at it is refused, and
+:func:`refuse_input_as_output` refuses any other output that names it.
+
+Text cells a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return, as OWASP lists them) are written
+with a single quote in front; numbers (``-1.5``, ``+3``, ``-1e-5``) are not
+text and stay as they are.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import csv
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from contextlib import contextmanager, suppress
@@ -24,6 +32,63 @@ from engine.data.tables import Table
 
 _WRITE_ROWS = 1 << 14
 
+# OWASP's list of the first characters that make a spreadsheet read a cell as a formula.
+_FORMULA_STARTS = "=+-@\t\r"
+# A cell that is a number as a spreadsheet (or float()) reads it: never a formula.
+_NUMBER = r"[ ]*[+-]?(?:(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)[ ]*"
+_IS_NUMBER = re.compile(_NUMBER, re.IGNORECASE)
+_TRIGGER_SET = frozenset(_FORMULA_STARTS)
+
+
+def neutralised(cell: str) -> str:
+    """cell, with a single quote in front when a spreadsheet would run it as a formula."""
+    if cell[:1] and cell[0] in _FORMULA_STARTS and not _IS_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def _neutralised_row(row: list) -> list:
+    """row with its str cells neutralised (other values, numbers, as they are)."""
+    return [
+        neutralised(cell) if isinstance(cell, str) and cell[:1] in _TRIGGER_SET else cell
+        for cell in row
+    ]
+
+
+def _formula_rows(table: Table) -> dict[int, list[int]]:
+    """Rows holding a text cell a spreadsheet would run: {row: [its columns]}.
+
+    Only text columns are looked at: a numeric column's cells are numbers or
+    missing values by the reader's definition.  A LineRows column is cut out
+    of the file's lines in blocks, so a file without such cells costs one pass
+    over its text columns and no rewriting.
+    """
+    rows = table.rows
+    found: dict[int, list[int]] = {}
+    for j, name in enumerate(table.header):
+        if name in table.numeric:
+            continue
+        if isinstance(rows, LineRows):
+            cells = rows.column(j)
+        else:
+            cells = [row[j] if j < len(row) else "" for row in rows]
+        for i, cell in enumerate(cells):
+            if isinstance(cell, str) and cell[:1] in _TRIGGER_SET and neutralised(cell) != cell:
+                found.setdefault(i, []).append(j)
+    return found
+
+
+def _neutralised_line(line: str, delimiter: str, columns: list[int]) -> str:
+    """A raw line with the given cells neutralised (inside their quotes, if quoted)."""
+    cells = line.split(delimiter)
+    for j in columns:
+        cell = cells[j]
+        if cell.startswith('"'):
+            cells[j] = '"' + neutralised(cell[1:])
+        else:
+            cells[j] = neutralised(cell)
+    return delimiter.join(cells)
+
 
 def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
     """Write the input's rows unchanged, then component, probability, p_1..p_K.
@@ -33,31 +98,36 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
         are written with repr, which reads back to the same float.
 
     The header is written as the input had it (column_1.. for a file without
-    one), with the input's delimiter, in UTF-8.  Refuses to overwrite the input file.
+    one), with the input's delimiter, in UTF-8.  Text cells that a spreadsheet
+    would run as formulas get a single quote in front (:func:`neutralised`).
+    Refuses to overwrite the input file.
     """
     resp = np.asarray(responsibilities, dtype=np.float64)
     if resp.ndim != 2 or resp.shape[0] != len(table.rows) or resp.shape[1] == 0:
         raise ValueError(
             f"responsibilities must have shape ({len(table.rows)}, K); got {resp.shape}"
         )
-    if table.path is not None and _same_file(path, table.path):
-        raise DataError("is the input file; choose another output file", path=path)
+    refuse_input_as_output(path, table.path)
     k = resp.shape[1]
     added = ["component", "probability", *(f"p_{i + 1}" for i in range(k))]
     written = list(table.source_header) if table.source_header else table.header
-    header = [*written, *_unique_names(added, taken=table.header)]
+    header = _neutralised_row([*written, *_unique_names(added, taken=table.header)])
     component = resp.argmax(axis=1)
     probability = resp[np.arange(resp.shape[0]), component]
     with _atomic_writer(path) as file:
         writer = csv.writer(file, delimiter=table.delimiter, lineterminator="\n")
         writer.writerow(header)
+        formulas = _formula_rows(table)
         if isinstance(table.rows, LineRows):
-            _write_lines(file, table.rows, table.delimiter, component, resp)
+            _write_lines(file, table.rows, table.delimiter, component, resp, formulas)
         else:
+            rows = list(table.rows) if formulas else table.rows
+            for i, columns in formulas.items():
+                rows[i] = [neutralised(c) if j in columns else c for j, c in enumerate(rows[i])]
             writer.writerows(
                 [*row, c, p, *ps]
                 for row, c, p, ps in zip(
-                    table.rows,
+                    rows,
                     (component + 1).tolist(),
                     probability.tolist(),
                     resp.tolist(),
@@ -66,7 +136,7 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
             )
 
 
-def _write_lines(file, rows: LineRows, delimiter: str, component, resp) -> None:
+def _write_lines(file, rows: LineRows, delimiter: str, component, resp, formulas: dict) -> None:
     """Each input line as it is, then component + 1, probability and the responsibilities.
 
     The lines hold no line breaks or delimiters inside cells, and quotes only
@@ -74,15 +144,21 @@ def _write_lines(file, rows: LineRows, delimiter: str, component, resp) -> None:
     valid CSV as written; numbers are written as csv.writer writes them
     (str, which for a float is repr), a block of rows per write.  Formatting
     floats is most of the time, so the probability reuses its p_k's text.
+    ``formulas`` ({row: [columns]}, see :func:`_formula_rows`) are rewritten.
     """
     line = "{}" + (delimiter + "{}") * (resp.shape[1] + 2) + "\n"
+    formula_rows = np.array(sorted(formulas), dtype=np.int64)
     for start in range(0, len(rows), _WRITE_ROWS):
         stop = min(start + _WRITE_ROWS, len(rows))
         texts = [list(map(repr, column)) for column in resp[start:stop].T.tolist()]
         best = component[start:stop].tolist()
         chosen = [texts[k][i] for i, k in enumerate(best)]
         numbers = [k + 1 for k in best]
-        file.write("".join(map(line.format, rows.lines(start, stop), numbers, chosen, *texts)))
+        lines = rows.lines(start, stop)
+        a, b = np.searchsorted(formula_rows, [start, stop])
+        for i in formula_rows[a:b].tolist():
+            lines[i - start] = _neutralised_line(lines[i - start], delimiter, formulas[i])
+        file.write("".join(map(line.format, lines, numbers, chosen, *texts)))
 
 
 def write_array_csv(
@@ -104,7 +180,7 @@ def write_array_csv(
         )
     with _atomic_writer(path) as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(names)
+        writer.writerow(_neutralised_row(names))
         writer.writerows(rows)
 
 
@@ -128,6 +204,13 @@ def read_json(path) -> dict:
         obj = json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(err.msg, path=path, line=err.lineno, column_index=err.colno) from err
+    except RecursionError:
+        # json's parser recurses once per level: '[' * 100_000 must not end in a traceback.
+        raise DataError("is nested too deeply to be read", path=path) from None
+    except ValueError as err:
+        # Python refuses integers of more than sys.get_int_max_str_digits() digits (4300).
+        raise DataError(f"holds a number that cannot be read ({err.args[0].split(':')[0]})",
+                        path=path) from None  # fmt: skip
     if not isinstance(obj, dict):
         raise DataError(f"holds a JSON {type(obj).__name__}, not an object", path=path)
     return obj
@@ -148,6 +231,16 @@ def _jsonable(value):
     return value
 
 
+def refuse_input_as_output(path, *inputs) -> None:
+    """Raise DataError when the output ``path`` names one of ``inputs`` (None: no input).
+
+    Any spelling counts: a relative path, a symbolic or a hard link to the input.
+    """
+    for source in inputs:
+        if source is not None and _same_file(path, source):
+            raise DataError("is the input file; choose another output file", path=path)
+
+
 def _same_file(a, b) -> bool:
     if os.path.realpath(a) == os.path.realpath(b):
         return True
@@ -158,24 +251,32 @@ def _same_file(a, b) -> bool:
 
 
 @contextmanager
-def _atomic_writer(path):
-    """A text file that appears at path, whole, only if the block succeeds.
+def atomic_path(path, keep_suffix: bool = False):
+    """A temporary path beside ``path``; the file written there replaces ``path``, whole,
+    when the block succeeds (fsync, then ``os.replace``), and is removed when it fails.
 
-    OSErrors become DataError: a bad output path is the user's mistake.
+    For writers that take a path (Qt's image and SVG writers): ``keep_suffix``
+    ends the temporary name with path's suffix, from which they choose the format.
+    The block must create the file.  OSErrors become DataError naming ``path``:
+    a bad output path is the user's mistake.
     """
     path = os.fsdecode(path)
     directory = os.path.dirname(os.path.abspath(path))
-    temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    name, token = os.path.basename(path), secrets.token_hex(4)
+    if keep_suffix:
+        stem, suffix = os.path.splitext(name)
+        temp = os.path.join(directory, f".{stem}.{token}.tmp{suffix}")
+    else:
+        temp = os.path.join(directory, f".{name}.{token}.tmp")
     try:
-        # Mode 0o666 through the umask, as open() would; mkstemp's 0o600 would surprise.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as err:
-        raise DataError(f"cannot write: {err.strerror or err}", path=path) from err
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
+        yield temp
+        if not os.path.isfile(temp):
+            raise DataError("cannot write: nothing was written", path=path)
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the new file's bytes are on disk before it takes the name
+        finally:
+            os.close(fd)
         with suppress(OSError):
             os.chmod(temp, os.stat(path).st_mode & 0o7777)  # replacing keeps the mode
         os.replace(temp, path)
@@ -186,6 +287,16 @@ def _atomic_writer(path):
             raise DataError(f"cannot write: {err.strerror or err}", path=path) from err
         raise
     _fsync_directory(directory)
+
+
+@contextmanager
+def _atomic_writer(path):
+    """A UTF-8 text file that appears at path, whole, only if the block succeeds."""
+    with atomic_path(path) as temp:
+        # Mode 0o666 through the umask, as open() would; mkstemp's 0o600 would surprise.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            yield file
 
 
 def _fsync_directory(directory: str) -> None:

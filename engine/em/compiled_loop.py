@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from engine.em.loop import Snapshot, em_steps, run_to_end
+from engine.em.loop import Snapshot, em_steps, max_iter_event, run_to_end
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 # Set to 1 to run every fit on the numpy path (for comparisons and debugging).
@@ -55,9 +55,19 @@ _ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
 
+# Loading the compiled loop costs a process ~0.6-1 s (numba, the scipy.linalg it
+# imports, the machine code), the numpy path ~0.2 ms per iteration more than the
+# compiled one: so a process takes the numpy path for its first iterations on
+# small data, and loads the loop once they add up to this many.  A short command
+# (one structure, a few thousand iterations) never pays the load; a sweep of
+# all fourteen structures (~16,000 iterations on faithful) does, early.
+NUMPY_ITERATIONS_BEFORE_LOADING = 2_000
+
 _kernels = None
 _tried = False
 _warm_up_started = False
+_loaded = False
+_numpy_iterations = 0
 
 
 def compiled_kernels():
@@ -130,6 +140,8 @@ def load_if_ready() -> None:
 
 
 def _run_tiny_fit(kernels) -> None:
+    global _loaded
+    _loaded = True
     X = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0], [2.0, 2.0], [2.5, 1.0], [1.5, 2.5]])
     start = Mixture(
         weights=np.array([0.5, 0.5]),
@@ -187,14 +199,26 @@ def em_to_end(
         and takes milliseconds.
     """
     if X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
-        if compiled_ready() and (kernels := compiled_kernels()) is not None:
+        if not compiled_ready():
+            start_background_warm_up()
+        elif _worth_loading() and (kernels := compiled_kernels()) is not None:
             snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
             if snapshot is not None:
                 return snapshot
-        else:
-            start_background_warm_up()
     snapshots = em_steps(X, start, tol, max_iter, reg_covar, chunk_size)
-    return run_to_end(snapshots if watch is None else watch(snapshots))
+    last = run_to_end(snapshots if watch is None else watch(snapshots))
+    _count_numpy_iterations(last.iteration)
+    return last
+
+
+def _worth_loading() -> bool:
+    """Whether this process has the loop loaded, or has run enough EM to repay loading it."""
+    return _loaded or _numpy_iterations >= NUMPY_ITERATIONS_BEFORE_LOADING
+
+
+def _count_numpy_iterations(iterations: int) -> None:
+    global _numpy_iterations
+    _numpy_iterations += iterations
 
 
 def _compiled_max_values(structure: str) -> int:
@@ -202,6 +226,8 @@ def _compiled_max_values(structure: str) -> int:
 
 
 def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:
+    global _loaded
+    _loaded = True
     # Writable C-ordered float64 copies: numba compiles (and caches) one machine
     # code per argument type, and read-only or strided arrays are other types.
     def plain(a):
@@ -237,10 +263,7 @@ def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | 
         return None
     events = ()
     if not converged:
-        events = (
-            f"stopped by max_iter={max_iter} before converging "
-            f"(last change of the mean log-likelihood {change:.3g}, tol {tol:g})",
-        )
+        events = (max_iter_event(max_iter, change, tol),)
     covariances = mixture.full_covariances()
     covariances.flags.writeable = False
     return Snapshot(

@@ -188,15 +188,17 @@ def fit_to_end(
     settings: FitSettings,
     should_stop: Callable[[], bool] | None = None,
     watch: Callable[[Iterator[Snapshot]], Iterator[Snapshot]] | None = None,
+    start: Mixture | None = None,
 ) -> Snapshot:
     """The last snapshot of :func:`fit_iter` (no replay of screened starts, no display rows).
 
     What a sweep's candidate needs: on small data the whole EM runs as one
     compiled call (:func:`engine.em.compiled_loop.em_to_end`); ``should_stop``
     is checked while starts are screened, ``watch`` wraps the iterations where
-    EM runs on the numpy path.
+    EM runs on the numpy path.  ``start``: given initial parameters, as in
+    :func:`fit_iter`.
     """
-    X, settings, start = _prepared(X, settings, None, None, should_stop, False)
+    X, settings, start = _prepared(X, settings, start, None, should_stop, False)
     return em_to_end(
         X, start, settings.tol, settings.max_iter, settings.reg_covar, settings.chunk_size, watch
     )

@@ -77,6 +77,14 @@ class FitSettings:
         return self if name == self.covariance_type else replace(self, covariance_type=name)
 
 
+def max_iter_event(max_iter: int, change: float, tol: float) -> str:
+    """What a fit stopped by max_iter says (with max_iter = 0: the start, no iteration)."""
+    if max_iter == 0:
+        return "max_iter=0: the initial parameters, no EM iteration run"
+    return (f"stopped by max_iter={max_iter} before converging "
+            f"(last change of the mean log-likelihood {change:.3g}, tol {tol:g})")
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """The state of EM after one E-step.
@@ -237,10 +245,7 @@ def em_steps(
         elif iteration >= max_iter:
             stop_reason = "max_iter"
             change = abs(mean_ll - previous) if previous is not None else float("nan")
-            events.append(
-                f"stopped by max_iter={max_iter} before converging "
-                f"(last change of the mean log-likelihood {change:.3g}, tol {tol:g})"
-            )
+            events.append(max_iter_event(max_iter, change, tol))
         yield Snapshot(
             iteration=iteration,
             mixture=mixture,

@@ -258,3 +258,47 @@ def mixture_from_parameters(
         covariance_type=covariance_type,
         reg_covar=reg_covar,
     )
+
+
+def project_covariances(full_covariances, weights, covariance_type: str) -> np.ndarray:
+    """Hand-made covariances made to obey a structure, in its storage layout.
+
+    Each matrix is taken as the scatter of a component holding its weight's share
+    of the data, and the structure's own M-step is applied to those scatters: the
+    result is the structure's closest fit to the given shapes (pooled where the
+    structure shares a part, axis-aligned where it has no orientation), never an
+    arbitrary choice among them.  VVV keeps the matrices as they are.
+
+    Parameters
+    ----------
+    full_covariances : ndarray of shape (K, d, d), symmetric positive definite
+    weights : ndarray of shape (K,), positive
+    """
+    full = np.asarray(full_covariances, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    structure = structure_of(covariance_type)
+    if structure.name == "VVV":
+        return full.copy()  # as drawn, not rounded through w * S / w
+    scatter = weights[:, None, None] * full
+    if not structure.layout.quadratic:
+        scatter = np.diagonal(scatter, axis1=1, axis2=2).copy()
+    return structure.estimate(scatter, weights, 0.0)
+
+
+def start_from_parameters(weights, means, full_covariances, covariance_type: str) -> Mixture:
+    """A start for EM from hand-made parameters, projected onto ``covariance_type``.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (K,), positive (renormalised to sum 1)
+    means : ndarray of shape (K, d)
+    full_covariances : ndarray of shape (K, d, d), symmetric positive definite
+    """
+    weights = np.asarray(weights, dtype=float)
+    weights = weights / weights.sum()
+    return Mixture(
+        weights=weights,
+        means=np.asarray(means, dtype=float),
+        covariances=project_covariances(full_covariances, weights, covariance_type),
+        covariance_type=covariance_type,
+    )

@@ -13,6 +13,7 @@ BLAS to one thread with :func:`blas_single_thread`.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable
@@ -73,12 +74,15 @@ def run_on_threads(work: Callable[[], None], two: bool) -> None:
 
     ``work`` must share its input between the threads itself (e.g. a task
     counter both take from); this returns when both calls have, and re-raises
-    the helper's exception.
+    the helper's exception.  The helper runs in a copy of the caller's context:
+    numpy's error state is a context variable, and a caller that turns
+    floating-point faults into errors (``engine.em.loop.guarded_arithmetic``)
+    must get them from both threads, not a RuntimeWarning from the helper.
     """
     if not two:
         work()
         return
-    future = _helper().submit(work)
+    future = _helper().submit(contextvars.copy_context().run, work)
     try:
         work()
     finally:

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from engine.em.data_checks import check_sweep_data
-from engine.em.fitting import fit_iter
-from engine.em.loop import FitError, FitSettings, run_to_end
+from engine.em.fitting import fit_to_end
+from engine.em.loop import FitError, FitSettings
 from engine.kernels.threads import available_cores, blas_single_thread, single_threaded
 from engine.model.covariance import check_covariance_type
 from engine.model.mixture import Mixture, as_float_matrix
@@ -118,8 +118,12 @@ class LRTProgress:
 def _em_from(X, start: Mixture, settings: FitSettings, should_stop) -> tuple:
     """(total log-likelihood, mixture) of EM from ``start``, or (-inf, None) if it fails."""
     try:
-        snapshots = fit_iter(X, replace(settings, n_components=start.n_components), start=start)
-        last = run_to_end(_until_stopped(snapshots, should_stop))
+        last = fit_to_end(
+            X,
+            replace(settings, n_components=start.n_components),
+            watch=lambda snapshots: _until_stopped(snapshots, should_stop),
+            start=start,
+        )
     except FitError:
         return -np.inf, None
     return last.total_log_likelihood, last.mixture

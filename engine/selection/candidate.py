@@ -177,14 +177,20 @@ def fit_candidate(
     settings: FitSettings,
     data_variance: np.ndarray,
     should_stop: Callable[[], bool] | None = None,
+    start: Mixture | None = None,
 ) -> Candidate:
     """Fit and diagnose one candidate; never raises for a data problem.
+
+    ``start``: given initial parameters (their structure is the candidate's);
+    ``settings.init`` and ``n_init`` are then unused.
 
     Raises
     ------
     SweepCancelled
         When ``should_stop()`` turns true between two EM iterations.
     """
+    if start is not None:
+        settings = replace(settings, covariance_type=start.covariance_type)
     cov_type = settings.covariance_type
     try:
         # A sweep shows no iterations: the winning start need not be replayed, and
@@ -194,6 +200,7 @@ def fit_candidate(
             replace(settings, n_components=n_components),
             should_stop=should_stop,
             watch=lambda snapshots: _until_stopped(snapshots, should_stop),
+            start=start,
         )
         if should_stop is not None and should_stop():
             raise SweepCancelled  # asked during a compiled fit, which has no checkpoints
@@ -234,6 +241,7 @@ def candidate_snapshots(
     candidate: Candidate,
     settings: FitSettings,
     display_rows: np.ndarray | None = None,
+    start: Mixture | None = None,
 ) -> list:
     """Every iteration of a candidate's fit, run again to be shown (an animation).
 
@@ -247,8 +255,12 @@ def candidate_snapshots(
     X : ndarray of shape (n_samples, n_features)
     display_rows : sorted int ndarray of shape (m,) or None: rows whose labels each
         snapshot carries
+    start : the given initial parameters the candidate was fitted from, if any
     """
     own = replace(settings, n_components=candidate.n_components,
                   covariance_type=candidate.covariance_type)
-    return list(fit_iter(X, own, display_rows=display_rows, replay_screened=True))
+    if start is not None:
+        own = replace(own, n_init=1, covariance_type=start.covariance_type)
+    return list(fit_iter(X, own, display_rows=display_rows, start=start,
+                         replay_screened=True))
 

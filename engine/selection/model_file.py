@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.data.csv_reader import DataError
 from engine.data.writers import read_json
+from engine.em.data_checks import LARGEST_VALUE, SMALLEST_SPREAD
 from engine.model.covariance.structures import structure_of
 from engine.model.mixture import Mixture
 
@@ -29,6 +30,12 @@ MAX_COMPONENTS = 1000
 MAX_FEATURES = 10_000
 MAX_COVARIANCE_NUMBERS = 50_000_000
 MAX_FILE_BYTES = 512 * 1024 * 1024
+
+# The data's own limits (engine.em.data_checks): means beyond +-1e100, variances
+# beyond 1e200 or below 1e-200 overflow or underflow in the densities' arithmetic.
+LARGEST_MEAN = LARGEST_VALUE
+LARGEST_VARIANCE = LARGEST_VALUE**2
+SMALLEST_VARIANCE = SMALLEST_SPREAD**2
 
 # How far a saved number may be from the constraint it should keep: the JSON
 # holds 17 significant digits, the fits keep constraints to rounding error.
@@ -76,8 +83,9 @@ def model_from_dict(raw: dict, path: str | None = None) -> SavedModel:
         structure = structure_of(covariance_type)
     except ValueError as err:
         raise refuse(f"'covariance_type': {err}") from None
+    _check_same_structure(raw, structure.name, refuse)
 
-    means = _number_array(raw, "means", 2, refuse)
+    means = _number_array(raw, "means", 2, refuse, LARGEST_MEAN)
     n_components, n_features = means.shape
     if not 1 <= n_components <= MAX_COMPONENTS:
         raise refuse(f"'means' has {n_components} components; at most {MAX_COMPONENTS} are read")
@@ -87,23 +95,27 @@ def model_from_dict(raw: dict, path: str | None = None) -> SavedModel:
         raise refuse(f"structure {structure.name} is for one feature; 'means' has {n_features}")
     if len(structure.name) == 3 and n_features < 2:
         raise refuse(f"structure {structure.name} needs 2 or more features; use E or V for one")
+    _check_n_components(raw, n_components, refuse)
 
-    weights = _number_array(raw, "weights", 1, refuse)
+    weights = _number_array(raw, "weights", 1, refuse, np.inf)  # [0, 1] is checked below
     if weights.shape != (n_components,):
         raise refuse(f"'weights' holds {weights.size} numbers; 'means' has {n_components} rows")
     if weights.min() < 0:
         raise refuse("'weights' has a negative weight")
+    if weights.max() > 1:
+        raise refuse("'weights' has a weight above 1")
     if abs(weights.sum() - 1.0) > WEIGHT_TOLERANCE:
         raise refuse(f"'weights' sum to {weights.sum():.10g}, not 1")
     weights = weights / weights.sum()
 
-    covariances = _number_array(raw, "covariances", 3, refuse)
+    covariances = _number_array(raw, "covariances", 3, refuse, LARGEST_VARIANCE)
     if covariances.shape != (n_components, n_features, n_features):
         raise refuse(
             f"'covariances' has shape {covariances.shape}; expected "
             f"({n_components}, {n_features}, {n_features}), one full matrix per component"
         )
     _check_symmetric_positive_definite(covariances, refuse)
+    _check_variances(covariances, refuse)
     _check_constraints(covariances, structure.name, refuse)
 
     feature_names = _feature_names(raw, n_features, refuse)
@@ -131,19 +143,63 @@ def _check_file_size(path: str) -> None:
         )
 
 
-def _number_array(raw: dict, key: str, ndim: int, refuse) -> np.ndarray:
-    """raw[key] as a float array of ``ndim`` dimensions, every entry a finite number."""
+def _number_array(raw: dict, key: str, ndim: int, refuse, largest: float) -> np.ndarray:
+    """raw[key] as a float array of ``ndim`` dimensions, every entry finite, |x| <= largest."""
     if key not in raw:
         raise refuse(f"has no '{key}'")
     value = raw[key]
     if not _nested_numbers(value, ndim):
         raise refuse(f"'{key}' must be a {ndim}-level list of numbers with equal-length rows")
-    array = np.asarray(value, dtype=float)
+    limit = f"1e{np.log10(largest):.0f}"
+    beyond = f"'{key}' holds a number beyond +-{limit}; rescale the data and refit"
+    try:
+        array = np.asarray(value, dtype=float)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        raise refuse(beyond) from None
     if array.ndim != ndim or 0 in array.shape:
         raise refuse(f"'{key}' must be a {ndim}-level list of numbers with equal-length rows")
     if not np.isfinite(array).all():
         raise refuse(f"'{key}' holds a number that is not finite")
+    if np.abs(array).max() > largest:
+        raise refuse(beyond)
     return array
+
+
+def _check_same_structure(raw: dict, name: str, refuse) -> None:
+    """A file naming two structures ('covariance_type' and 'structure') is contradictory."""
+    other = raw.get("structure")
+    if other is None or "covariance_type" not in raw:
+        return
+    try:
+        same = isinstance(other, str) and structure_of(other).name == name
+    except ValueError:
+        same = False
+    if not same:
+        raise refuse(
+            f"'structure' {other} and 'covariance_type' {raw['covariance_type']} "
+            "name different structures"
+        )
+
+
+def _check_n_components(raw: dict, n_components: int, refuse) -> None:
+    """The optional 'n_components' must agree with the rows of 'means'."""
+    if "n_components" not in raw:
+        return
+    value = raw["n_components"]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise refuse("'n_components' must be a whole number")
+    if value != n_components:
+        raise refuse(f"'n_components' is {value}; 'means' has {n_components} rows")
+
+
+def _check_variances(covariances: np.ndarray, refuse) -> None:
+    """Variances (the diagonals of (K, d, d)) below 1e-200 underflow in the densities."""
+    variances = np.diagonal(covariances, axis1=1, axis2=2)
+    for k in np.flatnonzero(variances.min(axis=1) < SMALLEST_VARIANCE):
+        raise refuse(
+            f"'covariances' of component {k + 1} has a variance of "
+            f"{variances[k].min():.3g}, below {SMALLEST_VARIANCE:.0e}"
+        )
 
 
 def _nested_numbers(value, depth: int) -> bool:

@@ -120,6 +120,10 @@ class DataPanel(QWidget):
         self.info = QLabel()
         self.info.setWordWrap(True)
         layout.addWidget(self.info)
+        self.notes = QLabel()  # the engine's notes on the data, or why fits will be refused
+        self.notes.setWordWrap(True)
+        self.notes.setVisible(False)
+        layout.addWidget(self.notes)
         self.preview = QTableWidget()
         self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview.setToolTip(f"The first {PREVIEW_ROWS} rows")
@@ -155,7 +159,15 @@ class DataPanel(QWidget):
                           + (f", {len(payload.class_names)} classes" if payload.labels is not None
                              else ""))
         self._fill_preview(payload)
+        self.set_notes("")
         self.dataChanged.emit(payload)
+
+    def set_notes(self, text: str, refused: bool = False) -> None:
+        """What is degenerate about the data (one sentence a line); in red when fits
+        will be refused."""
+        self.notes.setText(text)
+        self.notes.setStyleSheet("color: #b00020;" if refused else "color: #8a5a00;")
+        self.notes.setVisible(bool(text))
 
     # ------------------------------------------------------------------ generate
     def generate(self, wait: bool = False) -> None:

@@ -10,6 +10,8 @@ import numpy as np
 
 from engine.data.datasets import make_random_mixture, make_scenario
 from engine.data.tables import DataError, Table, guess_label_column, read_csv
+from engine.em.data_checks import check_sweep_data, data_notes
+from engine.em.loop import FitError
 
 RANDOM_MIXTURE = "random mixture"
 GENERATED_LABEL = "label"
@@ -118,6 +120,24 @@ def generate_payload(name: str, n: int, seed: int, dim: int, n_components: int,
     else:
         dataset = make_scenario(name, n, seed)
     return payload_from_dataset(dataset, f"{dataset.name} (seed {seed})")
+
+
+def notes_on_data(X: np.ndarray, feature_names) -> tuple[str, bool]:
+    """What a user should know about the data before fitting (worker thread: O(n log n)).
+
+    X : ndarray of shape (n_samples, n_features), finite float64
+
+    Returns the text and whether fits will be refused: the engine's refusal
+    (every row the same point, n <= d, values beyond its range), or its notes on
+    degenerate but fittable data (constant or dependent columns, few distinct
+    rows, ...), one sentence a line; "" when there is nothing to say.
+    """
+    names = list(feature_names)
+    try:
+        check_sweep_data(X, names)
+    except FitError as err:
+        return f"Fits will be refused: {err}.", True
+    return "\n".join(f"Note: {note}." for note in data_notes(X, names)), False
 
 
 def read_and_prepare(path: str, progress=None, should_stop=None) -> tuple[DataPayload, str, str]:

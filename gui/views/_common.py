@@ -170,6 +170,45 @@ def export_scene(canvas: pg.GraphicsLayoutWidget, path: str) -> None:
                       "writable, and the suffix an image format?)")
 
 
+# pyqtgraph maps data to pixels with float64 scales (pixels / span): a span below
+# ~1e-300 overflows them (RuntimeWarnings on stderr, a blank view), and a span near
+# float64's largest overflows max - min.  Views are framed within these spans; data
+# that far out is refused by the engine anyway, and the data panel says so.
+SMALLEST_DRAWN_SPAN = 1e-200
+LARGEST_DRAWN_SPAN = 1e300
+
+
+def clipped_to_drawable(values: np.ndarray) -> np.ndarray:
+    """The values a view places: beyond +-LARGEST_DRAWN_SPAN / 4 pinned there (a copy
+    only then), so that pyqtgraph's bounds (max - min) stay finite.
+
+    values : ndarray of any shape, finite float64
+    """
+    limit = LARGEST_DRAWN_SPAN / 4
+    if values.size and np.abs(values).max() > limit:
+        return np.clip(values, -limit, limit)
+    return values
+
+
+def drawable_range(values: np.ndarray) -> tuple[float, float]:
+    """The (lo, hi) a view frames for these values, widened or narrowed into what
+    pyqtgraph's float64 transforms can hold.
+
+    values : ndarray of shape (n,), finite
+    """
+    lo, hi = float(values.min()), float(values.max())
+    mid = lo / 2 + hi / 2  # never overflows, unlike (lo + hi) / 2
+    half = hi / 2 - lo / 2
+    if 0 < half < SMALLEST_DRAWN_SPAN / 2:
+        half = SMALLEST_DRAWN_SPAN / 2
+    elif half > LARGEST_DRAWN_SPAN / 2:
+        half = LARGEST_DRAWN_SPAN / 2
+        mid = min(max(mid, -LARGEST_DRAWN_SPAN), LARGEST_DRAWN_SPAN)
+    else:
+        return lo, hi
+    return mid - half, mid + half
+
+
 def normalised_live_rows(live) -> np.ndarray | None:
     """The live subset as an int array (indices into the displayed rows), or None."""
     return None if live is None else np.asarray(live, dtype=np.intp)

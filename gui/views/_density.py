@@ -9,6 +9,7 @@ import pyqtgraph as pg
 
 from engine.geometry.ellipses import density_1d
 from gui.palette import component_colors
+from gui.views._common import drawable_range
 
 DENSITY_GRID = 400
 MAX_BINS = 100
@@ -64,7 +65,7 @@ class DensityLayer:
 
     def _set_range(self, top: float) -> None:
         self._framed_top = top
-        lo, hi = float(self._values.min()), float(self._values.max())
+        lo, hi = drawable_range(self._values)
         self.plot.setRange(
             xRange=(lo, hi), yRange=(-RUG_DEPTH[1] * 1.1 * self._top, HEADROOM * top),
             padding=0.04,

@@ -1,6 +1,8 @@
 """The 2-D view: points coloured by component, shaped by true class, and each
 component's ellipses on the two chosen features; for one feature, a histogram with
-the mixture density (``gui.views._density``).
+the mixture density (``gui.views._density``).  Toggles in a second toolbar row add
+the density overlays (hdr contours, density / uncertainty / classification image:
+``gui.views._overlays``) and histograms on the margins (``gui.views._marginals``).
 
 Every item is created once and updated in place: a frame of the animation costs
 one batch of outlines from ``engine.geometry.ellipses`` (``gui.views._ellipses``) plus the
@@ -22,10 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.geometry.density_grid import HDR_MASSES
 from gui.palette import component_colors, label_symbols, unfitted_color
 from gui.views._common import (
     TEXT_PEN,
     SideLegend,
+    clipped_to_drawable,
+    drawable_range,
     export_scene,
     paint_canvas_now,
     style_plot,
@@ -39,9 +44,24 @@ from gui.views._controls import (
 )
 from gui.views._density import DensityLayer
 from gui.views._ellipses import EllipseLayer
+from gui.views._marginals import MarginalHistograms
+from gui.views._overlays import CONTOUR_PENS, IMAGES, DensityOverlays
 from gui.views._point_layer import PointLayer
 
 RUG_POINT_SIZE = 5
+# The overlay toggles: (name, text, tip); the three images are shown one at a time.
+OVERLAY_TOGGLES = (
+    ("contours", "hdr contours", "Contours of the mixture's density at the levels holding "
+     "25, 50, 75 and 95 % of its mass (mclust's hdr levels, from the density at the "
+     "data); the thickest holds the densest 25 %"),
+    ("density", "density", "The mixture's density as an image under the points"),
+    ("uncertainty", "uncertainty", "1 - the largest responsibility: strong where the "
+     "components share the points, clear where one is sure"),
+    ("regions", "regions", "The background coloured by the most responsible component: "
+     "the classification regions and their boundaries"),
+    ("margins", "margins", "Each feature's histogram on the plot's margins, with its "
+     "marginal mixture density (black) and weighted components"),
+)
 
 
 class Plot2DView(QWidget):
@@ -64,17 +84,22 @@ class Plot2DView(QWidget):
         self._caption = None
         self._n_total = 0
         self._labels = self._confidence = None  # over the displayed rows
+        self.hide_ellipses = False  # the start editor's ghosts replace them
 
         self._build_toolbar()
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
-        self.plot = self.canvas.addPlot(row=0, col=0)
+        # Row 0 and column 1 hold the marginal histograms when they are shown.
+        self.plot = self.canvas.addPlot(row=1, col=0)
         style_plot(self.plot)
-        self.legend = SideLegend(self.canvas, row=0, col=1)
+        self.legend = SideLegend(self.canvas, row=1, col=2)
+        self.margins = MarginalHistograms(self.canvas, self.plot, (0, 0), (1, 1))
+        self.overlays = DensityOverlays(self.plot)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._toolbar)
+        layout.addWidget(self.overlay_row)
         layout.addWidget(self.canvas, 1)
 
         self.layer = PointLayer(self.plot)
@@ -112,6 +137,48 @@ class Plot2DView(QWidget):
         self.y_combo.activated.connect(lambda _: self._on_combo(self.y_combo))
         self.levels_combo.currentIndexChanged.connect(lambda _: self._redraw_model())
         self.shade_check.toggled.connect(lambda _: self._redraw_model())
+        self._build_overlay_row()
+
+    def _build_overlay_row(self) -> None:
+        self.overlay_row = QWidget()
+        row = QHBoxLayout(self.overlay_row)
+        row.setContentsMargins(4, 0, 4, 2)
+        row.addWidget(QLabel("show:"))
+        self.overlay_checks: dict[str, QCheckBox] = {}
+        for name, text, tip in OVERLAY_TOGGLES:
+            check = QCheckBox(text)
+            check.setToolTip(tip)
+            check.toggled.connect(lambda on, n=name: self._on_overlay(n, on))
+            row.addWidget(check)
+            self.overlay_checks[name] = check
+        row.addStretch(1)
+
+    def set_overlay(self, name: str, shown: bool) -> None:
+        """Show or hide an overlay: "contours", "density", "uncertainty", "regions"
+        or "margins" (as its toggle does)."""
+        self.overlay_checks[name].setChecked(shown)
+
+    def overlays_shown(self) -> set[str]:
+        return {name for name, check in self.overlay_checks.items() if check.isChecked()}
+
+    def _on_overlay(self, name: str, on: bool) -> None:
+        if name in IMAGES and on:  # one image at a time: they would muddy each other
+            for other in IMAGES:
+                if other != name:
+                    self.overlay_checks[other].setChecked(False)
+        if name == "margins":
+            self._show_margins()
+        else:
+            self.overlays.set_shown(name, on)
+            self._rebuild_legend()
+
+    def _show_margins(self) -> None:
+        shown = (self.overlay_checks["margins"].isChecked() and self._X is not None
+                 and self._X.shape[1] > 1)
+        self.margins.set_shown(shown)
+        if shown:
+            self._place_margins()
+            self._redraw_model()
 
     # ------------------------------------------------------------------ data
 
@@ -120,7 +187,7 @@ class Plot2DView(QWidget):
         if X.ndim != 2 or X.shape[1] < 1:
             raise ValueError(f"X must be (n, d) with d >= 1; got shape {X.shape}")
         rows = np.asarray(display_rows, dtype=np.intp)
-        self._X = X[rows]
+        self._X = clipped_to_drawable(X[rows])
         self._names = [str(s) for s in feature_names]
         d = X.shape[1]
         self._true_codes = None
@@ -141,10 +208,11 @@ class Plot2DView(QWidget):
         for w in (self.x_combo, self.y_combo, self.x_label, self.y_label):
             w.setVisible(d > 2)
         self.levels_combo.setVisible(d > 1)
+        self.overlay_row.setVisible(d > 1)
         self._n_total = X.shape[0]
         self.layer.reset()
         self._show_subsample_note()
-        self._histogram_source = X[:, 0] if d == 1 else None
+        self._histogram_source = clipped_to_drawable(X[:, 0]) if d == 1 else None
         self.density.set_active(d == 1)
         self._model = None
         self._labels = self._confidence = None
@@ -177,6 +245,10 @@ class Plot2DView(QWidget):
 
     def live_rows(self):
         return self.layer.live_rows()
+
+    def shown_points(self):
+        """(m, d): the displayed rows' features (None before data)."""
+        return self._X
 
     def set_class_names(self, names) -> None:
         self._class_names = [str(s) for s in names] if names is not None else None
@@ -239,6 +311,7 @@ class Plot2DView(QWidget):
         never per frame."""
         X = self._X
         d = X.shape[1]
+        self._show_margins()
         if d == 1:
             self._place_histogram()
             return
@@ -248,10 +321,12 @@ class Plot2DView(QWidget):
         self.plot.setLabel("left", self._names[j])
         # setRange also turns auto-range off: frames never re-range the view.
         self.plot.setRange(
-            xRange=(X[:, i].min(), X[:, i].max()),
-            yRange=(X[:, j].min(), X[:, j].max()),
-            padding=0.06,
+            xRange=drawable_range(X[:, i]), yRange=drawable_range(X[:, j]), padding=0.06,
         )
+
+    def _place_margins(self) -> None:
+        if self.margins.shown:
+            self.margins.place(self._X[:, list(self._axes)], self._axes)
 
     def _place_histogram(self) -> None:
         # The displayed points as a rug under the axis, shaped by class as in 2-D.
@@ -289,6 +364,8 @@ class Plot2DView(QWidget):
         self._n_components = 0
         self.ellipses.hide()
         self.density.hide_model()
+        self.overlays.clear()
+        self.margins.hide_model()
         self.layer.colour(None, None, 1, False)
         self._rebuild_legend()
 
@@ -309,8 +386,14 @@ class Plot2DView(QWidget):
         if self._X.shape[1] == 1:
             self.ellipses.mark_means(*self.density.draw(means[:, 0], covariances[:, 0, 0],
                                                         weights))
+        elif self.hide_ellipses:
+            self.ellipses.hide()
         else:
             self.ellipses.draw(means, covariances, self._axes, self._radii())
+            self.overlays.set_model(weights, means, covariances, self._axes,
+                                    self._X[:, list(self._axes)])
+            if self.margins.shown:
+                self.margins.draw(weights, means, covariances)
         self._n_components = K
         self._rebuild_legend()
 
@@ -320,7 +403,9 @@ class Plot2DView(QWidget):
         if classes is None and self._true_codes is not None:
             classes = [f"class {c + 1}" for c in range(self._n_classes)]
         names = self._component_names or []
-        key = (K, tuple(names), tuple(classes or ()))
+        contours = (K > 0 and self._X is not None and self._X.shape[1] > 1
+                    and "contours" in self.overlays.on)
+        key = (K, tuple(names), tuple(classes or ()), contours)
         if key == self._legend_key:
             return
         self._legend_key = key
@@ -332,6 +417,9 @@ class Plot2DView(QWidget):
             self.legend.add_marker("mixture", None, None, line="k")
         for c, symbol in enumerate(label_symbols(len(classes or ()))):
             self.legend.add_marker(classes[c], symbol, pg.mkBrush(unfitted_color()))
+        if contours:
+            for pen, mass in zip(CONTOUR_PENS, HDR_MASSES, strict=True):
+                self.legend.add_marker(f"{100 * mass:.0f} % hdr", None, None, line=pen.color())
 
     # ------------------------------------------------------------------ test hooks, export
 

@@ -1,4 +1,6 @@
-"""The 3-D view: points coloured by component and one translucent ellipsoid each.
+"""The 3-D view: points coloured by component and one translucent ellipsoid each;
+or, on two features (d = 2, or "density surface" chosen), the mixture's density
+as a surface over the data's box with the points on its floor (``gui.views._surface``).
 
 Each ellipsoid is the unit sphere mesh, uploaded once, under the 4 x 4 map that
 ``engine.geometry.ellipsoids.ellipsoid_transform`` gives; a frame only changes transforms and
@@ -18,8 +20,17 @@ from OpenGL import GL
 from pyqtgraph.opengl.GLGraphicsItem import GLOptions
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMatrix4x4, QVector3D
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from engine.geometry.density_grid import density_grid
 from engine.geometry.ellipses import marginal
 from engine.geometry.ellipsoids import ellipsoid_transform, unit_sphere_mesh
 from gui.palette import component_colors, n_distinct_colors, unfitted_color
@@ -27,8 +38,10 @@ from gui.views._common import normalised_live_rows, same_live_rows
 from gui.views._controls import feature_picker
 from gui.views._gl_window import GLViewWindow, embedded
 from gui.views._points import certainty
+from gui.views._surface import SurfaceLayer
 
 SCENE_HALF = 10.0
+SHOW_CHOICES = ("ellipsoids", "density surface")
 # Each axis along an edge of the data box, labelled at the middle of that edge, just
 # outside the box: (start, end, label position, label alignment), in units of the
 # box's half-width. Seen from the default camera (front right, above) they are the
@@ -66,7 +79,8 @@ def _range_text(lo: float, hi: float) -> str:
 
 
 class Plot3DView(QWidget):
-    """Rotatable 3-D scatter with the mixture's ellipsoids (needs d >= 3)."""
+    """Rotatable 3-D scatter with the mixture's ellipsoids (d >= 3), or the density
+    surface on two features (d = 2, or chosen)."""
 
     axesChanged = Signal(int, int, int)
 
@@ -78,7 +92,7 @@ class Plot3DView(QWidget):
         self._axes = (0, 1, 2)
         self._centre = np.zeros(3)
         self._scale = np.ones(3)  # scene units per data unit, per axis
-        self._model = None
+        self._model = None  # (means (K, d), covariances (K, d, d), weights (K,))
         self._labels = None  # (m,) or None
         self._confidence = None  # (m,) or None
         self._live = None  # (l,) indices into the displayed rows drawn while EM streams
@@ -88,7 +102,7 @@ class Plot3DView(QWidget):
             dtype=np.float32,
         )
 
-        self.placeholder = QLabel("3-D view needs at least 3 features")
+        self.placeholder = QLabel("3-D view needs at least 2 features")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.combos = [
             feature_picker(f"Feature on the 3-D view's {name} axis (picking one shown on "
@@ -102,7 +116,21 @@ class Plot3DView(QWidget):
             row.addWidget(QLabel(name))
             row.addWidget(combo)
             combo.activated.connect(lambda _, c=combo: self._on_combo(c))
+        self.picker_widgets = [w for i in range(row.count())
+                               if (w := row.itemAt(i).widget()) is not None]
+        self.show_combo = QComboBox()
+        self.show_combo.addItems(SHOW_CHOICES)
+        self.show_combo.setToolTip("Ellipsoids on three features, or the mixture's density "
+                                   "z = p(x, y) on the x and y features as a surface")
+        self.per_component_check = QCheckBox("one surface per component")
+        self.per_component_check.setToolTip(
+            "Each weighted component's density w_k N(x, y) as a surface of its own colour, "
+            "instead of the mixture's total (coloured by the most responsible component)")
+        row.addWidget(self.show_combo)
+        row.addWidget(self.per_component_check)
         row.addStretch(1)
+        self.show_combo.currentIndexChanged.connect(lambda _: self._on_show_changed())
+        self.per_component_check.toggled.connect(lambda _: self._redraw_model())
 
         self.gl = GLViewWindow()
         self.gl.setBackgroundColor("w")
@@ -159,6 +187,7 @@ class Plot3DView(QWidget):
             self.gl.addItem(item)
         self.live_scatter.setVisible(False)
         self._stale_colours = set()  # ids of the scatter items whose colours lag behind
+        self.surface = SurfaceLayer(self.gl)
         self._sphere = gl.MeshData(*unit_sphere_mesh(20, 32))
         self._meshes: list[gl.GLMeshItem] = []
         self.gl.opts["fov"] = FOV
@@ -194,14 +223,14 @@ class Plot3DView(QWidget):
         self._X = X[rows]
         self._names = [str(s) for s in feature_names]
         d = X.shape[1]
-        self.stack.setCurrentIndex(1 if d >= 3 else 0)
+        self.stack.setCurrentIndex(1 if d >= 2 else 0)
         for index, combo in enumerate(self.combos):
             combo.blockSignals(True)
             combo.clear()
             combo.addItems(self._names)
             combo.setCurrentIndex(min(index, d - 1))
             combo.blockSignals(False)
-        self.combo_row.setVisible(d > 3)
+        self._show_controls()
         self.reset_camera()
         self._labels = None
         self._model = None
@@ -209,10 +238,40 @@ class Plot3DView(QWidget):
         self._stale_colours = set()
         self.live_scatter.setVisible(False)
         self.scatter.setVisible(True)
-        if d >= 3:
-            self._axes = (0, 1, 2)
+        if d >= 2:
+            self._axes = (0, 1, 2) if d >= 3 else (0, 1, 1)
             self._place_points()
         self.clear_model()
+
+    def surface_shown(self) -> bool:
+        """Whether the view shows the density surface (else the ellipsoids)."""
+        d = 0 if self._X is None else self._X.shape[1]
+        return d == 2 or (d >= 3 and self.show_combo.currentIndex() == 1)
+
+    def show_surface(self, on: bool) -> None:
+        """Choose the density surface (True) or the ellipsoids (d >= 3)."""
+        self.show_combo.setCurrentIndex(1 if on else 0)
+
+    def _show_controls(self) -> None:
+        d = 0 if self._X is None else self._X.shape[1]
+        surface = self.surface_shown()
+        for w in self.picker_widgets:
+            w.setVisible(d > 3)
+        if d > 3 and surface:  # the surface's height is the density, not a feature
+            self.picker_widgets[-1].setVisible(False)
+            self.picker_widgets[-2].setVisible(False)
+        self.show_combo.setVisible(d >= 3)
+        self.per_component_check.setVisible(surface)
+
+    def _on_show_changed(self) -> None:
+        self._show_controls()
+        if self._X is not None and self._X.shape[1] >= 3:
+            self._place_points()
+            for mesh in self._meshes:
+                mesh.setVisible(False)
+            self.surface.hide()
+            self._recolour()
+            self._redraw_model()
 
     def set_live_rows(self, live) -> None:
         """Draw only ``live`` (indices into the displayed rows) while EM streams, as
@@ -232,7 +291,7 @@ class Plot3DView(QWidget):
         if self._X is None or live is None or same_live_rows(live, self._live_subset):
             return
         self._live_subset = live
-        if self._X.shape[1] >= 3:
+        if self._X.shape[1] >= 2:
             self.live_scatter.setData(pos=self._scene_points[live],
                                       color=self._point_colours(live))
 
@@ -272,8 +331,15 @@ class Plot3DView(QWidget):
             axes[other] = self._axes[slot]
         self.set_axes(*axes)
 
+    def _plane_axes(self) -> tuple[int, int]:
+        """The two features under the density surface."""
+        return self._axes[0], self._axes[1]
+
     def _place_points(self) -> None:
         """The data-to-scene map, the points and the axis labels for the chosen features."""
+        if self.surface_shown():
+            self._place_on_floor()
+            return
         shown = self._X[:, list(self._axes)]
         lo, hi = shown.min(axis=0), shown.max(axis=0)
         self._centre = (lo + hi) / 2
@@ -289,19 +355,49 @@ class Plot3DView(QWidget):
             # The axis runs from the shown data's minimum to its maximum.
             label.setData(text=f"{self._names[self._axes[a]]}  [{_range_text(lo[a], hi[a])}]")
 
+    def _place_on_floor(self) -> None:
+        """The surface's box (the data's box on the two features), the points on its
+        floor, and the vertical axis labelled as the density."""
+        i, j = self._plane_axes()
+        shown = self._X[:, [i, j]]
+        lo, hi = shown.min(axis=0), shown.max(axis=0)
+        half = (hi - lo) / 2
+        half[half <= 0] = 1.0
+        self._centre = np.append((lo + hi) / 2, 0.0)
+        self._scale = np.append(SCENE_HALF / half, 1.0)
+        self._box = ((lo[0], lo[0] + 2 * half[0]), (lo[1], lo[1] + 2 * half[1]))
+        floor = np.full((shown.shape[0], 1), -SCENE_HALF)
+        self._scene_points = np.hstack([(shown - self._centre[:2]) * self._scale[:2],
+                                        floor]).astype(np.float32)
+        self.scatter.setData(pos=self._scene_points, color=self._point_colours(None))
+        if self._live_subset is not None:
+            self.live_scatter.setData(pos=self._scene_points[self._live_subset],
+                                      color=self._point_colours(self._live_subset))
+        self.surface.place(SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF)
+        for a, name in enumerate((self._names[i], self._names[j])):
+            self.axis_labels[a].setData(text=f"{name}  [{_range_text(lo[a], hi[a])}]")
+        self.axis_labels[2].setData(text="density")
+
     # ------------------------------------------------------------------ model
 
-    def show_model(self, means, covariances, labels=None, confidence=None) -> None:
-        """Draw a snapshot (``confidence`` sets the points' opacity)."""
+    def show_model(self, means, covariances, labels=None, confidence=None,
+                   weights=None) -> None:
+        """Draw a snapshot (``confidence`` sets the points' opacity).  ``weights`` (K,)
+        shape the density surface; without them it takes the displayed points' label
+        proportions (or equal weights)."""
         if self._X is None:
             return
-        self._model = (
-            np.asarray(means, dtype=np.float64),
-            np.asarray(covariances, dtype=np.float64),
-        )
+        means = np.asarray(means, dtype=np.float64)
+        K = means.shape[0]
+        if weights is None:
+            counts = (np.bincount(np.asarray(labels), minlength=K)[:K].astype(float)
+                      if labels is not None and len(labels) else np.ones(K))
+            weights = counts / max(counts.sum(), 1e-300)
+        self._model = (means, np.asarray(covariances, dtype=np.float64),
+                       np.asarray(weights, dtype=np.float64))
         self._labels = None if labels is None else np.asarray(labels)
         self._confidence = None if confidence is None else np.asarray(confidence)
-        if self._X.shape[1] >= 3:
+        if self._X.shape[1] >= 2:
             self._recolour()
             self._redraw_model()
 
@@ -311,7 +407,8 @@ class Plot3DView(QWidget):
         self._confidence = None
         for mesh in self._meshes:
             mesh.setVisible(False)
-        if self._X is not None and self._X.shape[1] >= 3:
+        self.surface.hide()
+        if self._X is not None and self._X.shape[1] >= 2:
             self._recolour()
 
     def _recolour(self) -> None:
@@ -346,9 +443,12 @@ class Plot3DView(QWidget):
         return S
 
     def _redraw_model(self) -> None:
-        if self._model is None or self._X is None or self._X.shape[1] < 3:
+        if self._model is None or self._X is None or self._X.shape[1] < 2:
             return
-        means, covariances = self._model
+        if self.surface_shown():
+            self._draw_surface()
+            return
+        means, covariances, _ = self._model
         K = means.shape[0]
         colours = component_colors(max(K, 1))
         while len(self._meshes) < K:
@@ -370,7 +470,23 @@ class Plot3DView(QWidget):
             mesh.setTransform(QMatrix4x4(*matrix.ravel()))
             mesh.setColor(_rgba(colours[k], MESH_ALPHA))
 
+    def _draw_surface(self) -> None:
+        means, covariances, weights = self._model
+        per_component = self.per_component_check.isChecked()
+        n = self.surface.resolution(means.shape[0], per_component)
+        grid = density_grid(weights, means, covariances, self._plane_axes(), self._box, (n, n))
+        self.surface.draw(grid, self._colour_table[:-1], per_component)
+        self.axis_labels[2].setData(text=f"density  [0 … {self.surface.top:.3g}]")
+
     # ------------------------------------------------------------------ test hooks, export
+
+    def surface_grid(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """What the surfaces show, read back from their vertices, in data units: for
+        each visible surface (one for the total, K for the components) x (n,) and
+        y (n,) on the two features and the density z (n, n) indexed [x, y]."""
+        return [(self._centre[0] + ticks / self._scale[0],
+                 self._centre[1] + ticks / self._scale[1], z)
+                for ticks, z in self.surface.drawn()]
 
     def n_ellipsoids(self) -> int:
         return sum(mesh.visible() for mesh in self._meshes)

@@ -40,6 +40,23 @@ def without_middle_labels(fit: StartFit) -> StartFit:
     return StartFit(fit.name, kept, fit.error)
 
 
+def hand_made_starts(start_controller, fit_panel, report=None) -> list[NamedStart]:
+    """The hand-made start (Edit start) as Compare starts' extra entry, when there is
+    one with the fit panel's K (a start of another K would compare likelihoods of
+    different models); ``report(text)`` says why it is left out otherwise."""
+    state = start_controller.state
+    if state is None or state.n_components == 0:
+        return []
+    k = fit_panel.settings().n_components
+    if state.n_components != k:
+        if report is not None:
+            report(f"The hand-made start has K = {state.n_components}, the fit panel "
+                   f"K = {k}: it is not compared")
+        return []
+    mixture = start_controller.start_mixture()
+    return [] if mixture is None else [NamedStart.given(mixture, "hand-made")]
+
+
 class CompareController(QObject):
     runningChanged = Signal(bool)
     finished = Signal(object)  # the list of StartFit (those done, when stopped)

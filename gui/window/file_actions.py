@@ -5,7 +5,9 @@ Every export has a dialog-free method (``export_labeled_csv(path)``, ...) that t
 menu's dialog calls with the chosen path, so the tests use the menu's code path.
 The labeled CSV needs the responsibilities of every row: it is computed and written
 on a worker thread; the small files and the images are written at once.  Every
-outcome goes to the status bar with the file's full path.
+outcome goes to the status bar with the file's full path.  Every file is written
+whole or not at all (a temporary file beside it, then a rename: a failed export
+leaves the old file as it was), and never over the input CSV.
 """
 
 from __future__ import annotations
@@ -13,10 +15,16 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage, QImageWriter, QPainter
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from engine.data.writers import write_json_atomic, write_labeled_csv
+from engine.data.csv_reader import DataError
+from engine.data.writers import (
+    atomic_path,
+    refuse_input_as_output,
+    write_json_atomic,
+    write_labeled_csv,
+)
 from engine.selection.report import model_json
 from gui.window.session import Session
 
@@ -43,6 +51,11 @@ def window_image(window: QWidget, plot3d) -> QImage:
         painter.drawImage(QRect(origin, container.size()), scene)
         painter.end()
     return image
+
+
+def _image_formats() -> set[str]:
+    """Suffixes Qt can write an image as, and svg (the 2-D view's drawing)."""
+    return {bytes(f).decode() for f in QImageWriter.supportedImageFormats()} | {"svg"}
 
 
 class FileActions(QObject):
@@ -88,6 +101,7 @@ class FileActions(QObject):
         if self._model_or_complain() is None:
             return False
         try:
+            refuse_input_as_output(path, self._input_path())
             write_json_atomic(path, self.model_document())
         except (OSError, ValueError) as err:
             self._failed("the model JSON", str(err))
@@ -96,11 +110,8 @@ class FileActions(QObject):
         return True
 
     def export_window_image(self, path: str) -> bool:
-        if not window_image(self.window, self.plot3d).save(os.fspath(path)):
-            self._failed("the window image", f"{path}: cannot write this image")
-            return False
-        self._exported("the window image", path)
-        return True
+        image = window_image(self.window, self.plot3d)
+        return self._write_image("the window image", path, image.save)
 
     def export_2d_image(self, path: str) -> bool:
         return self._export_view(self.plot2d, "the 2-D view", path)
@@ -109,13 +120,38 @@ class FileActions(QObject):
         return self._export_view(self.plot3d, "the 3-D view", path)
 
     def _export_view(self, view, what: str, path: str) -> bool:
+        return self._write_image(what, path, view.export_image)
+
+    def _write_image(self, what: str, path, write) -> bool:
+        """write(temporary path) -> False or OSError on failure; the file then
+        replaces ``path`` whole.  The outcome goes to the status bar or a message."""
+        path = os.fspath(path)
         try:
-            view.export_image(os.fspath(path))
-        except (OSError, ValueError) as err:
+            refuse_input_as_output(path, self._input_path())
+            suffix = os.path.splitext(path)[1].lower().lstrip(".")
+            if suffix not in _image_formats():
+                raise DataError(f"'.{suffix}' is not an image format; use .png or .svg",
+                                path=path)
+            with atomic_path(path, keep_suffix=True) as temp:
+                # Created here first, so that an unwritable folder is named by its
+                # reason (Qt's writers only say False).
+                open(temp, "xb").close()
+                try:
+                    written = write(temp) is not False
+                except OSError:
+                    written = False
+                if not written:
+                    raise DataError("cannot write this image (is the disk full?)", path=path)
+        except ValueError as err:  # DataError
             self._failed(what, str(err))
             return False
         self._exported(what, path)
         return True
+
+    def _input_path(self) -> str | None:
+        data = self.session.data
+        table = None if data is None else data.table
+        return None if table is None else table.path
 
     def _model_or_complain(self):
         session = self.session

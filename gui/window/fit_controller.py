@@ -27,6 +27,7 @@ class FitController(QObject):
         self.drawer, self.convergence = drawer, convergence
         self._job = None
         self._settings = None
+        self._start_name = ""
 
     @property
     def running(self) -> bool:
@@ -41,9 +42,10 @@ class FitController(QObject):
     def paused(self) -> bool:
         return self.panel.paused
 
-    def start(self, settings=None, paused: bool = False) -> bool:
-        """Fit the session's data (``settings``: the fit panel's by default); False if
-        there is nothing to fit or a fit runs already."""
+    def start(self, settings=None, paused: bool = False, start=None) -> bool:
+        """Fit the session's data (``settings``: the fit panel's by default; ``start``:
+        a Mixture to start EM from, else ``settings.init``'s); False if there is
+        nothing to fit or a fit runs already."""
         session = self.session
         if session.data is None or self.running:
             return False
@@ -53,7 +55,9 @@ class FitController(QObject):
         self.convergence.reset()
         self.convergence.set_tolerance(settings.tol)
         self._settings = settings
-        worker = FitWorker(session.data.X, settings, session.display_rows, paused=paused)
+        self._start_name = "hand-made" if start is not None else settings.init
+        worker = FitWorker(session.data.X, settings, session.display_rows, start=start,
+                           paused=paused)
         if paused:
             worker.step()  # the first step shows the initial parameters
         self._job = self.pool.submit(
@@ -65,7 +69,7 @@ class FitController(QObject):
         self.drawer.streaming = not paused
         self.runningChanged.emit(True)
         self.status.emit(f"Fitting K = {settings.n_components}, {settings.covariance_type} "
-                         f"covariance ({settings.init} start)…")
+                         f"covariance ({self._start_name} start)…")
         return True
 
     def cancel(self) -> None:
@@ -82,7 +86,7 @@ class FitController(QObject):
         paused = self.panel.paused
         if paused and frame.index == 0:
             self.status.emit(
-                f"Iteration 0: the initial parameters ({self._settings.init} start), "
+                f"Iteration 0: the initial parameters ({self._start_name} start), "
                 "the points coloured by the first E-step. Step (F10) for the first M-step.")
         if snap.events:
             self.status.emit(f"Iteration {snap.iteration}: {snap.events[-1]}")

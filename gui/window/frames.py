@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gui.playback import Frame
+from gui.playback import Frame, changed_components, mean_shifts
 from gui.window.session import Session
 
 FRAME_INTERVAL_MS = 16  # ~60 Hz
@@ -89,8 +89,9 @@ class FrameDrawer(QObject):
         data = self.session.data
         for view in (self.plot2d, self.plot3d):
             view.set_data(data.X, list(data.feature_names), display_rows, data.labels)
-        # Below three features the 3-D view has nothing to draw: the 2-D view takes its room.
-        self.plot3d.setVisible(data.n_features >= 3)
+        # One feature has no 3-D picture (two have the density surface): the 2-D view
+        # takes its room.
+        self.plot3d.setVisible(data.n_features >= 2)
         self.plot2d.set_class_names(class_legend(data) if data.labels is not None else None)
         self._stages = []
         self._set_live(False)
@@ -182,7 +183,8 @@ class FrameDrawer(QObject):
 
         def space():
             if self.plot3d.isVisible():
-                self.plot3d.show_model(mixture.means, covariances(), labels, confidence)
+                self.plot3d.show_model(mixture.means, covariances(), labels, confidence,
+                                       weights=mixture.weights)
                 self.plot3d.paint_now()
             self.drawn = Drawn(mixture, self.drawn.labels2d, labels)
 
@@ -275,7 +277,8 @@ class FrameDrawer(QObject):
             self.plot2d.set_caption(None)
         self.plot2d.show_model(mixture.means, covariances, labels2d, confidence2d,
                                weights=mixture.weights)
-        self.plot3d.show_model(mixture.means, covariances, labels, confidence)
+        self.plot3d.show_model(mixture.means, covariances, labels, confidence,
+                               weights=mixture.weights)
         self.drawn = Drawn(mixture, labels2d, labels)
 
     def update_bar(self) -> None:
@@ -326,8 +329,12 @@ class FrameDrawer(QObject):
             return
         self.draw_frame(frame, labels_from=previous)
         self._show_phase("M-step", frame.index)
+        shifts = mean_shifts(previous, frame)
+        farthest = int(np.argmax(shifts))
         self.status.emit(f"Iteration {frame.iteration}, M-step: the ellipses moved to the "
-                         "responsibility-weighted means and covariances of the colours shown")
+                         "responsibility-weighted means and covariances of the colours "
+                         f"shown; the means moved by {shifts.mean():.3g} on average, "
+                         f"component {farthest + 1} the most ({shifts[farthest]:.3g})")
         self.phase_timer.start()
 
     def _show_e_step(self) -> None:
@@ -342,9 +349,12 @@ class FrameDrawer(QObject):
         self._show_phase("E-step", index)
         after = {"converged": "EM has converged.", "max_iter": "max_iter reached."}.get(
             frame.stop_reason, "Step (F10) again, or Resume (Space).")
+        changed = changed_components(playback[index - 1], frame)
+        moved = "" if changed is None else (
+            f"{changed:,} of {len(frame.labels):,} points shown changed component; ")
         self.status.emit(f"Iteration {frame.iteration}, E-step: the points took their "
-                         "responsibilities under the new ellipses; mean log-likelihood "
-                         f"{frame.log_likelihood:.6g}. {after}")
+                         f"responsibilities under the new ellipses; {moved}mean "
+                         f"log-likelihood {frame.log_likelihood:.6g}. {after}")
 
     def _show_phase(self, phase: str, index: int) -> None:
         self.phase = (phase, index)

@@ -30,14 +30,17 @@ from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
 from gui.window.animation_dialog import AnimationDialog
 from gui.window.animation_export import AnimationExporter
-from gui.window.compare_controller import CompareController
+from gui.window.compare_controller import CompareController, hand_made_starts
+from gui.window.data_notes import DataNotes
 from gui.window.file_actions import FileActions, window_image
 from gui.window.fit_controller import FitController
 from gui.window.frames import Drawn, FrameDrawer
 from gui.window.layout import build_layout, build_menus
 from gui.window.lrt_controller import LRTController
+from gui.window.probe_controller import ProbeController
 from gui.window.scores import ModelScores
 from gui.window.session import DEFAULT_DISPLAY_CAP, Session
+from gui.window.start_controller import StartController, add_start_menus
 from gui.window.sweep_controller import SweepController
 
 
@@ -89,9 +92,14 @@ class MainWindow(QMainWindow):
                                            self.frames, self)
         self.animation_dialog: AnimationDialog | None = None
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
+        self.data_notes = DataNotes(session, pool, self.data_panel, self)
         self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo,
                                         compare_starts=self.compare_starts,
                                         export_animation=self.export_animation_dialog)
+        self.start = StartController(session, self.fit, self.frames, self.fit_panel,
+                                     self.plot2d, self.plot3d, self)
+        add_start_menus(self, self.start)
+        self.probe = ProbeController(session, self.frames, self.start, self.plot2d, self)
         self._wire()
         self._model_changed(None)  # the exports of a model start disabled
         self.frames.start()
@@ -102,9 +110,10 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
-        for part in (frames, fit, sweep, self.lrt, files, self.compare, self.animation):
+        for part in (frames, fit, sweep, self.lrt, files, self.data_notes, self.start,
+                     self.compare, self.animation):
             part.status.connect(self.show_status)
-        for part in (fit, sweep, self.lrt, files, self.compare, self.animation):
+        for part in (fit, sweep, self.lrt, files, self.start, self.compare, self.animation):
             part.error.connect(self.show_error)
         session.modelChanged.connect(self._model_changed)
         session.displayRowsChanged.connect(
@@ -134,6 +143,8 @@ class MainWindow(QMainWindow):
         self.compare.finished.connect(self.compareFinished)
         self.compare_view.runRequested.connect(self.compare_starts)
         self.compare.busy = lambda: self.fitting or self.sweeping
+        self.compare.given_starts = lambda: hand_made_starts(self.start, self.fit_panel,
+                                                             self.show_status)
         self.animation.busy = lambda: self.fitting
         self.selection_panel.mclustSignChanged.connect(self.model_summary.set_mclust_sign)
         self.playback_bar.seek.connect(frames.seek)

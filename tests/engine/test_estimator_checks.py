@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 from engine import GaussianMixture
 
@@ -15,13 +15,26 @@ from engine import GaussianMixture
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
-# The defaults, and a second model through the multi-component, warm-start paths.
-ESTIMATORS = [GaussianMixture(), GaussianMixture(2, covariance_type="diag", warm_start=True)]
+# The defaults, a second model through the multi-component, warm-start paths, and
+# one of mclust's structures beyond scikit-learn's four, printing as it goes.
+ESTIMATORS = [
+    GaussianMixture(),
+    GaussianMixture(2, covariance_type="diag", warm_start=True),
+    GaussianMixture(2, covariance_type="VEV", init_params="hierarchical", verbose=1),
+]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+def test_sklearns_parameter_validation_check(estimator):
+    """Run by scikit-learn's own test suite on its estimators, not by parametrize_with_checks:
+    every invalid value of every constrained parameter raises InvalidParameterError
+    from fit and fit_predict."""
+    check_param_validation(type(estimator).__name__, estimator)
 
 
 @pytest.fixture(scope="module")

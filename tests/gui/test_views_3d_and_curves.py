@@ -99,10 +99,10 @@ def test_3d_axes_choose_features_and_small_data_gets_a_placeholder(qtbot):
     view.export_image(_artifact("plot3d_four_features.png"))
 
     small = _show(qtbot, Plot3DView())
-    small.set_data(X[:, :2], ["a", "b"], np.arange(200))
+    small.set_data(X[:, :1], ["a"], np.arange(200))
     assert small.stack.currentIndex() == 0
-    assert small.placeholder.text() == "3-D view needs at least 3 features"
-    small.show_model(mean[None, :2], cov[None, :2, :2], None, None)  # ignored, no error
+    assert small.placeholder.text() == "3-D view needs at least 2 features"
+    small.show_model(mean[None, :1], cov[None, :1, :1], None, None)  # ignored, no error
     assert small.n_ellipsoids() == 0
 
 

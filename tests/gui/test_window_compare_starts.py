@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 
 from engine.em.starts import initial_mixture
 from engine.selection.compare_starts import NamedStart
+from gui.views.start_editor import StartState
 from tests.gui.window_driver import TIMEOUT_MS, configure, generate
 
 NAMES = ["k-means", "k-means++ seeds", "random", "hierarchical"]
@@ -63,17 +64,33 @@ def test_one_entry_per_start_and_a_click_shows_that_fit(qtbot, window):
     np.testing.assert_array_equal(values, chosen.history()[1])
 
 
-def test_a_given_start_is_one_more_entry(qtbot, window):
+def test_the_hand_made_start_is_one_more_entry(qtbot, window):
     data = generate(qtbot, window, "overlapping-3d", n=400, seed=5)
     configure(window, k=3, covariance="VVV")
     hand = initial_mixture(data.X, 3, "VVV", "random-from-data", random_state=11)
-    window.compare.given_starts = lambda: [NamedStart.given(hand, "hand-made")]
+    window.start.push("a start by hand", None, StartState.of_mixture(hand))  # Edit start
+    window.start.set_editing(False)
     fits = compare(qtbot, window)
     assert [f.name for f in fits] == [*NAMES, "hand-made"]
     assert window.compare_view.n_curves() == 5
-    np.testing.assert_array_equal(fits[-1].snapshots[0].means, hand.means)
+    np.testing.assert_allclose(fits[-1].snapshots[0].means, hand.means)
     assert window.compare.show_fit(4)
     assert window.playback[0].mixture is fits[-1].snapshots[0].mixture
+    # a hand-made start of another K is left out, and the window says why
+    configure(window, k=2, covariance="VVV")
+    fits = compare(qtbot, window)
+    assert [f.name for f in fits] == NAMES
+    assert window.compare.given_starts() == []
+    assert "K = 3" in window.statusBar().currentMessage()
+
+
+def test_any_list_of_named_starts_can_be_compared(qtbot, window):
+    data = generate(qtbot, window, "overlapping-3d", n=300, seed=5)
+    configure(window, k=3, covariance="VVV")
+    given = initial_mixture(data.X, 3, "VVV", "random-from-data", random_state=3)
+    window.compare.given_starts = lambda: [NamedStart.given(given, "from a file")]
+    fits = compare(qtbot, window)
+    assert [f.name for f in fits] == [*NAMES, "from a file"]
 
 
 def test_new_data_abandons_the_comparison(qtbot, window):

@@ -85,7 +85,13 @@ def test_choose_features_and_label_column_of_a_csv(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.data_panel.dataChanged, timeout=TIMEOUT_MS):
         assert window.data_panel.set_columns(["a", "b"], None)
     assert window.data.feature_names == ("a", "b") and window.data.labels is None
-    assert window.plot3d.isHidden()  # two features: the 2-D view takes the room
+    # Two features: the 3-D view shows the density surface (one would hide it).
+    assert window.plot3d.isVisible() and window.plot3d.surface_shown()
+    with qtbot.waitSignal(window.data_panel.dataChanged, timeout=TIMEOUT_MS):
+        assert window.data_panel.set_columns(["a"], None)
+    assert window.plot3d.isHidden()  # one feature: the 2-D view takes the room
+    with qtbot.waitSignal(window.data_panel.dataChanged, timeout=TIMEOUT_MS):
+        assert window.data_panel.set_columns(["a", "b"], None)
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS):
         assert not window.data_panel.set_columns([], None)
     assert window.data.feature_names == ("a", "b")  # a bad choice changes nothing
@@ -119,7 +125,8 @@ def test_r_exports_leave_out_the_row_numbers_and_pick_the_species(qtbot, window,
         window.load_csv(str(faithful))
     assert window.data.feature_names == ("eruptions", "waiting")
     assert window.data.labels is None
-    assert window.plot3d.isHidden()  # two features left: no 3-D view
+    # Two features left: the 3-D view shows the density surface, not ellipsoids.
+    assert window.plot3d.isVisible() and window.plot3d.surface_shown()
 
 
 def test_a_column_of_text_is_left_out_with_a_note(qtbot, window, tmp_path):

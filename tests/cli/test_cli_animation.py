@@ -92,3 +92,15 @@ def test_a_bad_animation_writes_nothing_and_exits_2(data, tmp_path, animation, e
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
     assert says in done.stderr and "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []  # checked before the fit: nothing written
+
+
+def test_a_fit_from_init_model_is_animated_from_that_start(gif_run, data, tmp_path):
+    _, out = gif_run
+    start = out / "model.json"  # the fit above, as the start of another
+    done = run_headless("fit", data, "--init-model", start, "--max-iter", "3", "--model",
+                        tmp_path / "again.json", "--animation", tmp_path / "again.gif",
+                        "--animation-size", "320x240")
+    assert done.returncode == 0, done.stderr
+    n_iter = json.loads((tmp_path / "again.json").read_text())["n_iter"]
+    with Image.open(tmp_path / "again.gif") as gif:
+        assert gif.n_frames == n_iter + 1 and gif.size == (320, 240)

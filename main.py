@@ -4,6 +4,7 @@
     python main.py generate SCENARIO -o FILE.csv   write a synthetic data set
     python main.py fit DATA.csv [options]          fit / select a model headless
     python main.py lrt DATA.csv --covariance NAME  bootstrap likelihood-ratio tests for K
+    python main.py predict DATA.csv --model M.json label new data with a saved model
 
 Bad input exits with status 2 and one line on stderr naming the file, line
 and column; never a traceback.
@@ -185,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes for the bootstrap samples (default: every core)",
     )
     lrt.add_argument("--json", help="the tests as JSON, to write")
+
+    predict = sub.add_parser("predict", help="label data with a saved model (its JSON)")
+    predict.add_argument("data")
+    predict.add_argument("--model", required=True, help="model JSON written by fit or the window")
+    predict.add_argument(
+        "-o", "--output", help="labeled CSV to write: the input's columns, then component, "
+        "probability, p_1..p_K and log_density")
     return parser
 
 
@@ -393,7 +401,9 @@ def command_fit(args) -> int:
 
     for output in (args.output, args.model):  # refused before the sweep, not after it
         if output:
-            writers.refuse_input_as_output(output, args.data)
+            writers.refuse_input_as_output(output, args.data, args.init_model)
+    if args.output and args.model and writers.same_file(args.output, args.model):
+        raise UsageError(f"{args.model}: -o and --model name the same file; choose two")
     saved = _init_model(args)
     ks = parse_components(args.components or "1-9")
     requested_types = parse_covariance(args.covariance or "all")
@@ -588,9 +598,47 @@ def command_lrt(args) -> int:
     return 0
 
 
+def command_predict(args) -> int:
+    import numpy as np
+
+    from engine.data import tables as io
+    from engine.data import writers
+    from engine.selection.model_file import read_model
+    from engine.selection.prediction import predict, table_features
+
+    for source in (args.data, args.model):  # refused before any work
+        if args.output and _same_path(args.output, source):
+            raise UsageError(f"-o {args.output}: is the input file {source}; choose another "
+                             "output file")
+    saved = read_model(args.model)
+    table = io.read_csv(args.data)
+    X = table_features(saved, table, args.model, io.guess_label_column(table))
+    responsibilities, log_density = predict(saved, X)
+    counts = np.bincount(responsibilities.argmax(axis=1), minlength=saved.mixture.n_components)
+    print(f"{args.model}: K={saved.mixture.n_components}, {saved.structure}; "
+          f"{X.shape[0]} rows of {args.data}")
+    for k, count in enumerate(counts.tolist()):
+        print(f"  component {k + 1}: {count} rows")
+    print(f"  mean log-density {log_density.mean():.6g}")
+    if args.output:
+        writers.write_labeled_csv(args.output, table, responsibilities,
+                                  extra={"log_density": log_density})
+        print(f"wrote labeled CSV to {args.output}")
+    return 0
+
+
+def _same_path(a: str, b: str) -> bool:
+    import os
+
+    try:
+        return os.path.realpath(a) == os.path.realpath(b) or os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("fit", "generate", "lrt", "-h", "--help"):
+    if not argv or argv[0] not in ("fit", "generate", "lrt", "predict", "-h", "--help"):
         if len(argv) > 1:
             print("error: the GUI takes at most one DATA.csv argument", file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -603,6 +651,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_generate(args)
         if args.command == "lrt":
             return command_lrt(args)
+        if args.command == "predict":
+            return command_predict(args)
         return command_fit(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)

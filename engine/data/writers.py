@@ -90,12 +90,16 @@ def _neutralised_line(line: str, delimiter: str, columns: list[int]) -> str:
     return delimiter.join(cells)
 
 
-def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
+def write_labeled_csv(
+    path, table: Table, responsibilities: np.ndarray, extra: dict | None = None
+) -> None:
     """Write the input's rows unchanged, then component, probability, p_1..p_K.
 
     responsibilities : array of shape (n_rows, K)
         component is the 1-based argmax, probability its responsibility.  Floats
         are written with repr, which reads back to the same float.
+    extra : dict of name -> array of shape (n_rows,), optional
+        More float columns after p_K (``predict`` adds ``log_density``).
 
     The header is written as the input had it (column_1.. for a file without
     one), with the input's delimiter, in UTF-8.  Text cells that a spreadsheet
@@ -109,7 +113,12 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
         )
     refuse_input_as_output(path, table.path)
     k = resp.shape[1]
-    added = ["component", "probability", *(f"p_{i + 1}" for i in range(k))]
+    extra = {name: np.asarray(values, dtype=np.float64) for name, values in (extra or {}).items()}
+    if any(values.shape != (resp.shape[0],) for values in extra.values()):
+        raise ValueError(f"extra columns must have shape ({resp.shape[0]},)")
+    added = ["component", "probability", *(f"p_{i + 1}" for i in range(k)), *extra]
+    # The extra columns ride along with the responsibilities: one (n, K + E) block.
+    values = np.column_stack([resp, *extra.values()]) if extra else resp
     written = list(table.source_header) if table.source_header else table.header
     header = _neutralised_row([*written, *_unique_names(added, taken=table.header)])
     component = resp.argmax(axis=1)
@@ -119,7 +128,7 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
         writer.writerow(header)
         formulas = _formula_rows(table)
         if isinstance(table.rows, LineRows):
-            _write_lines(file, table.rows, table.delimiter, component, resp, formulas)
+            _write_lines(file, table.rows, table.delimiter, component, values, formulas)
         else:
             rows = list(table.rows) if formulas else table.rows
             for i, columns in formulas.items():
@@ -130,14 +139,15 @@ def write_labeled_csv(path, table: Table, responsibilities: np.ndarray) -> None:
                     rows,
                     (component + 1).tolist(),
                     probability.tolist(),
-                    resp.tolist(),
+                    values.tolist(),
                     strict=True,
                 )
             )
 
 
 def _write_lines(file, rows: LineRows, delimiter: str, component, resp, formulas: dict) -> None:
-    """Each input line as it is, then component + 1, probability and the responsibilities.
+    """Each input line as it is, then component + 1, probability and the responsibilities
+    (and any extra columns after them: ``resp`` of shape (n, K + E)).
 
     The lines hold no line breaks or delimiters inside cells, and quotes only
     around whole cells (the files the pandas route accepts), so each line is
@@ -237,11 +247,12 @@ def refuse_input_as_output(path, *inputs) -> None:
     Any spelling counts: a relative path, a symbolic or a hard link to the input.
     """
     for source in inputs:
-        if source is not None and _same_file(path, source):
+        if source is not None and same_file(path, source):
             raise DataError("is the input file; choose another output file", path=path)
 
 
-def _same_file(a, b) -> bool:
+def same_file(a, b) -> bool:
+    """Whether paths a and b name one file (or would: by realpath, then by inode)."""
     if os.path.realpath(a) == os.path.realpath(b):
         return True
     try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.metadata
+import importlib.util
 import os
 import subprocess
 import sys
@@ -93,15 +93,22 @@ def _ready_marker() -> str | None:
     """The file that says the loop is compiled for this source file, numba and Python.
 
     numba keys its cache by the source file's path and modification time, so
-    the marker does too: another copy of the package has its own cache.
+    the marker does too: another copy of the package has its own cache.  The
+    installed numba is told by its own file's time (importlib.metadata would
+    cost every command ~0.1 s of imports).
     """
+    numba_spec = importlib.util.find_spec("numba")
+    source = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", "compiled.py"
+    )
+    if numba_spec is None or numba_spec.origin is None:
+        return None
     try:
-        numba_version = importlib.metadata.version("numba")
-        source = os.path.join(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", "compiled.py"
+        stamp = (
+            f"{source} {os.stat(source).st_mtime_ns} "
+            f"{numba_spec.origin} {os.stat(numba_spec.origin).st_mtime_ns} {sys.version}"
         )
-        stamp = f"{source} {os.stat(source).st_mtime_ns} {numba_version} {sys.version}"
-    except (importlib.metadata.PackageNotFoundError, OSError):
+    except OSError:
         return None
     digest = hashlib.sha1(stamp.encode()).hexdigest()[:16]
     return os.path.join(CACHE_DIR, f"gmm-studio-ready-{digest}")
@@ -159,8 +166,9 @@ def start_background_warm_up() -> None:
         return
     _warm_up_started = True
     lock = os.path.join(CACHE_DIR, "gmm-studio-compiling")
+    if importlib.util.find_spec("numba") is None:
+        return
     try:
-        importlib.metadata.version("numba")
         os.makedirs(CACHE_DIR, exist_ok=True)
         if os.path.exists(lock) and time.time() - os.path.getmtime(lock) < _WARM_UP_TIMEOUT_S:
             return  # another process is compiling
@@ -175,8 +183,8 @@ def start_background_warm_up() -> None:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # outlives a short command-line run
         )
-    except (OSError, importlib.metadata.PackageNotFoundError):
-        pass  # no numba, no cache folder or no process: fits stay on the numpy path
+    except OSError:
+        pass  # no cache folder or no process: fits stay on the numpy path
 
 
 def em_to_end(

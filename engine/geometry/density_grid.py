@@ -104,9 +104,13 @@ def data_box(X2, padding: float = 0.05) -> tuple[tuple[float, float], tuple[floa
     if X2.ndim != 2 or X2.shape[1] != 2 or X2.shape[0] == 0:
         raise ValueError(f"X2 must be (n_samples, 2) with at least one row; got {X2.shape}")
     lo, hi = X2.min(axis=0), X2.max(axis=0)
-    span = hi - lo
-    span[span <= 0] = 1.0
-    lo, hi = lo - padding * span, hi + padding * span
+    # In halves, and held to float64's range: the data may reach its largest values.
+    half = hi / 2 - lo / 2
+    half[half <= 0] = 0.5
+    largest = np.finfo(np.float64).max
+    with np.errstate(over="ignore"):  # an overflow to inf is clipped back just below
+        lo = np.maximum(lo - padding * half - padding * half, -largest)
+        hi = np.minimum(hi + padding * half + padding * half, largest)
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
 
 

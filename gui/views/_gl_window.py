@@ -93,6 +93,8 @@ class GLViewWindow(GLViewMixin, QOpenGLWindow):
         self._paint_pending = False
         if not (self.isExposed() or self._grabbing):
             return  # the expose to come paints it
+        if self.width() <= 0 or self.height() <= 0:
+            return  # collapsed by a splitter: pyqtgraph's projection divides by the size
         # An update request is handled at once.  Once painted, the window stays dirty
         # in Qt's eyes (Qt 6.11) and the request paints; before its first paint it is
         # marked dirty first (the base update, which schedules nothing while hidden).

@@ -62,6 +62,25 @@ class PointLayer:
         if self._subset is not None:
             self._fill(self.live, self._subset)
 
+    def move(self, x, y) -> None:
+        """New positions for the placed rows, markers and colours unchanged (a
+        projection tour, every frame).
+
+        Written into the items' point records in place: ``setData`` rebuilds every
+        marker's style, ~70 ms for 20,000 points, where the paint reads only x and y.
+        """
+        self._x, self._y = np.asarray(x), np.asarray(y)
+        for item, rows in ((self.full, None), (self.live, self._subset)):
+            if item is self.live and rows is None:
+                continue
+            pick = slice(None) if rows is None else rows
+            item.data["x"] = self._x[pick]
+            item.data["y"] = self._y[pick]
+            item.prepareGeometryChange()
+            item.informViewBoundsChanged()
+            item.bounds = [None, None]  # pyqtgraph's cached data bounds
+            item.invalidate()
+
     def _fill(self, item: pg.ScatterPlotItem, rows) -> None:
         """Give ``item`` the positions and markers of ``rows`` (None: every row)."""
         pick = slice(None) if rows is None else rows

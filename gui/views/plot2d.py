@@ -300,6 +300,12 @@ class Plot2DView(QWidget):
     def axes(self) -> tuple[int, int]:
         return self._axes
 
+    def move_points(self, X_shown: np.ndarray) -> None:
+        """New positions for the displayed rows, (m, 2), keeping their colours, the
+        model and the view range (a projection tour moves the points every frame)."""
+        self._X = np.asarray(X_shown, dtype=np.float64)
+        self.layer.move(self._X[:, 0], self._X[:, 1])
+
     def _on_combo(self, changed: QComboBox) -> None:
         i, j = self.x_combo.currentIndex(), self.y_combo.currentIndex()
         if i == j:  # picking the other axis's feature swaps the two

@@ -70,10 +70,10 @@ def _rgba(color: QColor, alpha: float = 1.0) -> tuple[float, float, float, float
 
 def _range_text(lo: float, hi: float) -> str:
     """'996.1 … 1010.4': enough decimals to tell the ends apart, no exponent if avoidable."""
-    span = hi - lo
     largest = max(abs(lo), abs(hi))
     if largest >= 1e6 or (0 < largest < 1e-3):
         return f"{lo:.3e} … {hi:.3e}"
+    span = hi - lo  # below 2e6 here: no overflow near float64's largest values
     decimals = 0 if span <= 0 else int(np.clip(2 - np.floor(np.log10(span)), 0, 6))
     return f"{lo:.{decimals}f} … {hi:.{decimals}f}"
 
@@ -361,11 +361,14 @@ class Plot3DView(QWidget):
         i, j = self._plane_axes()
         shown = self._X[:, [i, j]]
         lo, hi = shown.min(axis=0), shown.max(axis=0)
-        half = (hi - lo) / 2
-        half[half <= 0] = 1.0
-        self._centre = np.append((lo + hi) / 2, 0.0)
+        # Halves first: hi - lo overflows for values near float64's largest.
+        half = hi / 2 - lo / 2
+        flat = half <= 0
+        half[flat] = 1.0
+        hi = np.where(flat, lo + 2.0, hi)
+        self._centre = np.append(lo / 2 + hi / 2, 0.0)
         self._scale = np.append(SCENE_HALF / half, 1.0)
-        self._box = ((lo[0], lo[0] + 2 * half[0]), (lo[1], lo[1] + 2 * half[1]))
+        self._box = ((lo[0], hi[0]), (lo[1], hi[1]))
         floor = np.full((shown.shape[0], 1), -SCENE_HALF)
         self._scene_points = np.hstack([(shown - self._centre[:2]) * self._scale[:2],
                                         floor]).astype(np.float32)

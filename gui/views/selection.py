@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -72,6 +72,10 @@ class SelectionView(QWidget):
         self._shown: tuple[int, str] | None = None
         self._legend_key = None
         self._sign = 1.0
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(50)  # ms: at most 20 redraws a second
+        self._redraw_timer.timeout.connect(self._redraw)
 
         self.criterion_combo = QComboBox()
         for _, text in CRITERIA:
@@ -141,6 +145,18 @@ class SelectionView(QWidget):
 
     # ------------------------------------------------------------------ public API
 
+    def _schedule_redraw(self) -> None:
+        # Candidates arrive dozens per second from the workers; redrawing every
+        # curve and point per arrival made a 126-candidate sweep O(n^2) on the GUI
+        # thread.  Readers of what is drawn flush a pending redraw first.
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _flush_redraw(self) -> None:
+        if self._redraw_timer.isActive():
+            self._redraw_timer.stop()
+            self._redraw()
+
     def reset(self) -> None:
         self._candidates.clear()
         self._best = None
@@ -152,12 +168,12 @@ class SelectionView(QWidget):
         key = (int(candidate.n_components), str(candidate.covariance_type))
         self._candidates[key] = candidate
         self.table.put(candidate)
-        self._redraw()
+        self._schedule_redraw()
 
     def set_best(self, n_components, covariance_type) -> None:
         """Mark the chosen model (None clears the mark)."""
         self._best = None if n_components is None else (int(n_components), str(covariance_type))
-        self._redraw()
+        self._schedule_redraw()
         self.table.mark_best(self._best)
 
     def set_shown(self, n_components, covariance_type) -> None:
@@ -169,10 +185,12 @@ class SelectionView(QWidget):
 
     def shown_position(self) -> tuple[float, float] | None:
         """Where the ring of the shown candidate is drawn (K, criterion value), or None."""
+        self._flush_redraw()
         return _position(self.shown_marker)
 
     def best_position(self) -> tuple[float, float] | None:
         """Where the star is drawn (K, criterion value as displayed), or None."""
+        self._flush_redraw()
         return _position(self.best_marker)
 
     def criterion(self) -> str:
@@ -200,10 +218,12 @@ class SelectionView(QWidget):
 
     def visible_structures(self) -> list[str]:
         """The structures whose curves are drawn now, in mclust's order."""
+        self._flush_redraw()
         return sorted((t for t, c in self._curves.items() if c.isVisible()), key=_order)
 
     def curve_data(self, covariance_type: str):
         """(Ks, displayed values) of one structure's curve."""
+        self._flush_redraw()
         x, y = self._curves[covariance_type].getData()
         return ([] if x is None else list(x)), ([] if y is None else list(y))
 
@@ -325,6 +345,7 @@ class SelectionView(QWidget):
 
     def export_image(self, path: str) -> None:
         """PNG (or another raster format Qt knows) or SVG, chosen by the file's suffix."""
+        self._flush_redraw()
         export_scene(self.canvas, path)
 
 

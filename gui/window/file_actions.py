@@ -63,6 +63,7 @@ class FileActions(QObject):
     status = Signal(str)
     error = Signal(str, str)  # title, message
     openRequested = Signal(str)  # a CSV path chosen in the Open dialog
+    applyRequested = Signal(str)  # a model JSON chosen in the Apply model dialog
     displayCapChosen = Signal(int)
 
     def __init__(self, window: QWidget, session: Session, pool, data_panel, plot2d, plot3d):
@@ -204,6 +205,13 @@ class FileActions(QObject):
             "Delimited text (*.csv *.tsv *.txt);;All files (*)")
         if path:
             self.openRequested.emit(path)
+
+    def apply_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Apply a saved model to the data", self.current_directory(),
+            "Model JSON (*.json);;All files (*)")
+        if path:
+            self.applyRequested.emit(path)
 
     def export_labeled_csv_dialog(self) -> None:
         if self._model_or_complain() is not None:

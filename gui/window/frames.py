@@ -52,10 +52,11 @@ class FrameDrawer(QObject):
     stepPhase = Signal(str, int)  # ("M-step" | "E-step", frame index) of a stepped frame shown
 
     def __init__(self, session: Session, pool, plot2d, plot3d, convergence, playback_bar,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, pairs=None):
         super().__init__(parent)
         self.session, self.pool = session, pool
         self.plot2d, self.plot3d = plot2d, plot3d
+        self.pairs = pairs  # the Pairs view (draws only while visible), or None
         self.convergence, self.playback_bar = convergence, playback_bar
         self.drawn = Drawn(None, None, None)
         self.streaming = False  # EM runs and is not paused: draw the live subset in pieces
@@ -87,7 +88,7 @@ class FrameDrawer(QObject):
     # ------------------------------------------------------------------ the session's rows
     def _place_rows(self, display_rows, live_rows) -> None:
         data = self.session.data
-        for view in (self.plot2d, self.plot3d):
+        for view in self._placed_views():
             view.set_data(data.X, list(data.feature_names), display_rows, data.labels)
         # One feature has no 3-D picture (two have the density surface): the 2-D view
         # takes its room.
@@ -97,6 +98,9 @@ class FrameDrawer(QObject):
         self._set_live(False)
         for view in (self.plot2d, self.plot3d):
             view.prepare_live_rows(live_rows)  # placed now: a fit's start only shows them
+
+    def _placed_views(self) -> list:
+        return [self.plot2d, self.plot3d, *([self.pairs] if self.pairs is not None else [])]
 
     def _record_cleared(self) -> None:
         self.phase_timer.stop()
@@ -175,10 +179,12 @@ class FrameDrawer(QObject):
             return mixture.full_covariances() if frame.covariances is None else frame.covariances
 
         def plane():
+            self.drawn = Drawn(mixture, labels, self.drawn.labels3d)
+            if not self.plot2d.isVisible():  # behind the Pairs tab: the next frame once shown
+                return
             self.plot2d.set_caption(None)
             self.plot2d.show_model(mixture.means, covariances(), labels, confidence,
                                    weights=mixture.weights)
-            self.drawn = Drawn(mixture, labels, self.drawn.labels3d)
             self.plot2d.paint_now()
 
         def space():
@@ -199,6 +205,9 @@ class FrameDrawer(QObject):
             self.plot2d.show_components(mixture.n_components)
 
         stages = [plane, space]
+        if self.pairs is not None:  # a row of its panels per tick, while it is visible
+            stages += self.pairs.live_stages(mixture.means, covariances(), labels, confidence,
+                                             weights=mixture.weights)
         if self.plot2d.components_in_legend() != mixture.n_components:
             stages.insert(0, legend)
         if time.perf_counter() - self._curves_drawn_at >= LIVE_CURVES_INTERVAL_S:
@@ -279,6 +288,9 @@ class FrameDrawer(QObject):
                                weights=mixture.weights)
         self.plot3d.show_model(mixture.means, covariances, labels, confidence,
                                weights=mixture.weights)
+        if self.pairs is not None:
+            self.pairs.show_model(mixture.means, covariances, labels2d, confidence2d,
+                                  weights=mixture.weights)
         self.drawn = Drawn(mixture, labels2d, labels)
 
     def update_bar(self) -> None:

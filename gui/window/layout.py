@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
     QSplitter,
+    QStackedWidget,
+    QTabBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -25,9 +28,57 @@ from gui.panels.selection_panel import ComparePanel, ModelSummary, SelectionPane
 from gui.views.bootstrap import BootstrapView
 from gui.views.compare_starts import CompareStartsView
 from gui.views.convergence import ConvergenceView
+from gui.views.pairs import PairsView
 from gui.views.plot2d import Plot2DView
 from gui.views.plot3d import Plot3DView
 from gui.views.selection import SelectionView
+
+
+class PlaneTabs(QWidget):
+    """The 2-D and Pairs views as tabs, with a corner for the projection choice.
+
+    A tab bar over a stack, not a QTabWidget: its pane's margins made the 2-D view's
+    column wider than the view, at the 3-D view's expense.  The methods are
+    QTabWidget's that the window uses.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.bar = QTabBar()
+        self.bar.setDrawBase(False)
+        self.stack = QStackedWidget()
+        self.top = QHBoxLayout()
+        self.top.setContentsMargins(0, 0, 0, 0)
+        self.top.addWidget(self.bar)
+        self.top.addStretch(1)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addLayout(self.top)
+        column.addWidget(self.stack, 1)
+        self.bar.currentChanged.connect(self.stack.setCurrentIndex)
+
+    def addTab(self, widget: QWidget, text: str) -> None:
+        self.stack.addWidget(widget)
+        self.bar.addTab(text)
+
+    def setTabToolTip(self, index: int, tip: str) -> None:
+        self.bar.setTabToolTip(index, tip)
+
+    def setTabEnabled(self, index: int, enabled: bool) -> None:
+        self.bar.setTabEnabled(index, enabled)
+
+    def isTabEnabled(self, index: int) -> bool:
+        return self.bar.isTabEnabled(index)
+
+    def setCornerWidget(self, widget: QWidget) -> None:
+        self.top.addWidget(widget)
+
+    def setCurrentWidget(self, widget: QWidget) -> None:
+        self.bar.setCurrentIndex(self.stack.indexOf(widget))
+
+    def currentWidget(self) -> QWidget:
+        return self.stack.currentWidget()
 
 
 @dataclass
@@ -51,6 +102,8 @@ class Layout:
     display_note: QLabel  # how many points are shown (status bar)
     load_progress: QProgressBar  # a file being read (status bar)
     compare_view: CompareStartsView  # Compare starts: one fit per start (bottom tab)
+    pairs: PairsView | None = None  # the scatterplot matrix, a tab beside the 2-D view
+    plane_tabs: PlaneTabs | None = None  # the 2-D view and the Pairs view
 
     def show_bottom(self, widget: QWidget) -> None:
         """Bring a bottom view to the front, with its share of the height (the
@@ -83,8 +136,14 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     plot2d, plot3d = Plot2DView(), Plot3DView()
     convergence, selection_view = ConvergenceView(), SelectionView()
     bootstrap_view = BootstrapView()
+    pairs = PairsView()
+    plane_tabs = PlaneTabs()
+    plane_tabs.addTab(plot2d, "2-D")
+    plane_tabs.addTab(pairs, "Pairs")
+    plane_tabs.setTabToolTip(1, "Every pair of the chosen features (3 or more features); "
+                             "click a panel to show its pair in the 2-D view")
     views = QSplitter(Qt.Orientation.Horizontal)
-    views.addWidget(plot2d)
+    views.addWidget(plane_tabs)
     views.addWidget(plot3d)
     bottom_tabs = QTabWidget()
     bottom_tabs.addTab(convergence, "Convergence")
@@ -121,7 +180,8 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     layout = Layout(data_panel, fit_panel, compare_panel, model_summary, selection_panel,
                     controls, plot2d, plot3d, convergence, selection_view, bootstrap_view,
                     bottom_tabs, centre,
-                    playback_bar, display_note, load_progress, compare_view)
+                    playback_bar, display_note, load_progress, compare_view, pairs=pairs,
+                    plane_tabs=plane_tabs)
     bottom_tabs.currentChanged.connect(lambda _: layout._share_centre())
     return layout
 
@@ -150,6 +210,7 @@ class Actions:
 
     open: QAction
     demo: QAction
+    apply_model: QAction
     export_csv: QAction
     export_json: QAction
     export_2d: QAction
@@ -166,6 +227,9 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo,
         open=action(window, "&Open CSV…", files.open_csv_dialog, "Ctrl+O",
                     "Read a CSV file (you can also drop one onto the window)"),
         demo=action(window, "&Demo data", show_demo, tip="The lab's overlapping 3-D mixture"),
+        apply_model=action(window, "&Apply model…", files.apply_model_dialog,
+                           tip="Label the current data with a saved model JSON (its features "
+                               "must be the data's, by name)"),
         export_csv=action(
             window, "Labeled &CSV…", files.export_labeled_csv_dialog, "Ctrl+E",
             "The data's columns, then component (1-based), probability, p_1 .. p_K "
@@ -184,6 +248,7 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo,
     menu = window.menuBar().addMenu("&File")
     menu.addAction(made.open)
     menu.addAction(made.demo)
+    menu.addAction(made.apply_model)
     menu.addSeparator()
     export = menu.addMenu("&Export")
     for item in (made.export_csv, made.export_json, made.export_2d, made.export_3d,

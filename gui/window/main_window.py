@@ -9,7 +9,9 @@
   the menus' ``menu_actions``;
 * the controllers: ``frames`` (the 60 Hz frame timer, drawing), ``fit``, ``sweep``,
   ``lrt`` (the bootstrap test for K), ``scores`` (the k-means comparison), ``files``
-  (exports, dialogs, About);
+  (exports, dialogs, About), ``projections`` (what the 2-D and 3-D views project
+  onto, the tour), ``applier`` (File > Apply model…); the ``pairs`` view is a tab
+  beside ``plot2d`` in ``plane_tabs``;
 * ``pool``, the worker threads (``gui.jobs.JobPool``).
 
 It never runs EM or O(n) numpy itself: snapshots arrive from a ``FitWorker`` and
@@ -30,6 +32,7 @@ from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
 from gui.window.animation_dialog import AnimationDialog
 from gui.window.animation_export import AnimationExporter
+from gui.window.apply_model import ModelApplier
 from gui.window.compare_controller import CompareController, hand_made_starts
 from gui.window.data_notes import DataNotes
 from gui.window.file_actions import FileActions, window_image
@@ -38,6 +41,7 @@ from gui.window.frames import Drawn, FrameDrawer
 from gui.window.layout import build_layout, build_menus
 from gui.window.lrt_controller import LRTController
 from gui.window.probe_controller import ProbeController
+from gui.window.projections import ProjectedView, ProjectionController
 from gui.window.scores import ModelScores
 from gui.window.session import DEFAULT_DISPLAY_CAP, Session
 from gui.window.start_controller import StartController, add_start_menus
@@ -74,10 +78,16 @@ class MainWindow(QMainWindow):
         self.compare_view = parts.compare_view
         self.bottom_tabs, self.playback_bar = parts.bottom_tabs, parts.playback_bar
         self.display_note = parts.display_note
+        self.pairs, self.plane_tabs = parts.pairs, parts.plane_tabs
 
         session, pool = self.session, self.pool
-        self.frames = FrameDrawer(session, pool, self.plot2d, self.plot3d, self.convergence,
-                                  self.playback_bar, self)
+        # The frame drawer draws the 2-D and 3-D views through their projections.
+        plane = ProjectedView(self.plot2d, 2, lambda X: self.projections.new_data(X))
+        space = ProjectedView(self.plot3d, 3, short_names=True)
+        self.frames = FrameDrawer(session, pool, plane, space, self.convergence,
+                                  self.playback_bar, self, pairs=self.pairs)
+        self.projections = ProjectionController(session, self.frames, plane, space, self)
+        self.plane_tabs.setCornerWidget(self.projections.bar)
         self.scores = ModelScores(session, pool, self.compare_panel, self.frames)
         self.fit = FitController(session, pool, self.fit_panel, self.frames, self.convergence,
                                  self)
@@ -88,11 +98,14 @@ class MainWindow(QMainWindow):
                                  self.bootstrap_view, self)
         self.compare = CompareController(session, pool, self.fit_panel, self.compare_view,
                                          self.frames, self.convergence, self)
-        self.animation = AnimationExporter(session, pool, self.plot2d, self.plot3d,
+        # The 3-D frames through the drawer's projection (the view as the window shows it).
+        self.animation = AnimationExporter(session, pool, self.plot2d, self.frames.plot3d,
                                            self.frames, self)
         self.animation_dialog: AnimationDialog | None = None
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
         self.data_notes = DataNotes(session, pool, self.data_panel, self)
+        self.applier = ModelApplier(session, pool, self.frames, self.convergence, self.scores,
+                                    self.fit_panel, self)
         self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo,
                                         compare_starts=self.compare_starts,
                                         export_animation=self.export_animation_dialog)
@@ -111,10 +124,15 @@ class MainWindow(QMainWindow):
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
         for part in (frames, fit, sweep, self.lrt, files, self.data_notes, self.start,
-                     self.compare, self.animation):
+                     self.applier, self.projections, self.compare,
+                     self.animation):
             part.status.connect(self.show_status)
-        for part in (fit, sweep, self.lrt, files, self.start, self.compare, self.animation):
+        for part in (fit, sweep, self.lrt, files, self.start, self.applier, self.compare,
+                     self.animation):
             part.error.connect(self.show_error)
+        files.applyRequested.connect(self.apply_model)
+        self.pairs.pairClicked.connect(self.show_pair)
+        self.start.edit_action.toggled.connect(self._start_editing)
         session.modelChanged.connect(self._model_changed)
         session.displayRowsChanged.connect(
             lambda *_: self.display_note.setText(session.display_note()))
@@ -270,6 +288,9 @@ class MainWindow(QMainWindow):
         self.selection_panel.set_n_features(n_features)
         self._refresh_available()
         self.compare_panel.set_scores(None)
+        self.plane_tabs.setTabEnabled(1, n_features >= 3)  # the Pairs view
+        if n_features < 3:
+            self.plane_tabs.setCurrentWidget(self.plot2d)
         self.setWindowTitle(f"GMM Studio: {payload.source}")
 
     def set_display_cap(self, cap: int) -> None:
@@ -281,6 +302,26 @@ class MainWindow(QMainWindow):
         if self.data is not None:
             self.frames.redraw_current()
             self.scores.evaluate()
+
+    def show_pair(self, i: int, j: int) -> None:
+        """The 2-D view on features i (across) and j (up): a Pairs panel's click."""
+        self.projections.set_mode("features")
+        self.plot2d.set_axes(i, j)
+        self.plane_tabs.setCurrentWidget(self.plot2d)
+
+    def _start_editing(self, on: bool) -> None:
+        """The start editor works on the features: a projection or a tour gives way."""
+        self.projections.bar.setEnabled(not on)
+        if on and (self.projections.mode != "features" or self.projections.touring):
+            self.projections.set_mode("features")
+            self.start.show_state(self.start.state)  # drawn again over the re-placed points
+
+    def apply_model(self, path: str):
+        """Label the current data with the model JSON at ``path`` (File > Apply model…)."""
+        if self.fitting or self.sweeping or self.lrt.running:
+            self.show_error("Apply model", "Stop the running fit, sweep or test first.")
+            return None
+        return self.applier.apply(path)
 
     # ------------------------------------------------------------------ fitting
     def start_fit(self, settings=None, paused: bool = False) -> None:

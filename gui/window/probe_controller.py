@@ -85,9 +85,10 @@ class ProbeController(QObject):
         self.panel.show_point(f"row {data_row + 1} at {when}{pinned}", responsibilities,
                               log_densities)
         self.shown = row
-        self._place(x)
+        shown = self.view.shown_points()[row]  # as the view draws it (projected, if it is)
+        self._place(shown)
         i, j = self.view.axes()
-        self.ring.setData([x[i]], [x[j]])
+        self.ring.setData([shown[i]], [shown[j]])
         self.ring.setVisible(True)
 
     def _place(self, x: np.ndarray) -> None:

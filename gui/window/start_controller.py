@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolBar
 
-from engine.data.writers import write_json_atomic
+from engine.data.writers import refuse_input_as_output, write_json_atomic
 from engine.em.starts import start_from_parameters
 from engine.model.covariance import SingularCovarianceError
 from engine.model.mixture import Mixture
@@ -311,10 +311,12 @@ class StartController(QObject):
         document = mixture.to_dict()
         document["feature_names"] = list(self.session.data.feature_names)
         document["start"] = "hand-made start of GMM Studio"
+        table = self.session.data.table
         try:
+            refuse_input_as_output(path, None if table is None else table.path)
             write_json_atomic(path, document)
-        except OSError as err:
-            self.error.emit("Could not write the start", f"{path}: {err.strerror or err}")
+        except ValueError as err:  # DataError: names the file and says why
+            self.error.emit("Could not write the start", str(err))
             return False
         self.status.emit(f"Wrote the start to {os.path.abspath(path)}")
         return True

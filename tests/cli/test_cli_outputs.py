@@ -54,7 +54,10 @@ def _temporaries(folder) -> list[str]:
 def test_outputs_naming_the_input_are_refused_before_any_fit(tmp_path, data):
     before = data.read_bytes()
     os.symlink(data, tmp_path / "link.csv")
+    start = tmp_path / "start.json"
+    start.write_text("{}\n")  # an input too: refused before it is even read
     cases = [
+        ("fit", data, "--init-model", start, "--model", start),
         ("fit", data, "-k", "2", "--covariance", "VVV", "-o", data),
         ("fit", data, "-k", "2", "--covariance", "VVV", "--model", tmp_path / "link.csv"),
         ("fit", "data.csv", "-k", "2", "--covariance", "VVV", "-o", "./data.csv"),
@@ -64,8 +67,15 @@ def test_outputs_naming_the_input_are_refused_before_any_fit(tmp_path, data):
         result = run(*args, cwd=tmp_path)
         _one_error_line(result, "is the input file; choose another output file")
         assert result.stdout == "", "refused before the fit, so nothing was printed"
-    assert data.read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["data.csv", "link.csv"]
+    assert data.read_bytes() == before and start.read_text() == "{}\n"
+    assert sorted(os.listdir(tmp_path)) == ["data.csv", "link.csv", "start.json"]
+
+
+def test_the_labeled_csv_and_the_model_cannot_share_a_file(tmp_path, data):
+    out = tmp_path / "out.csv"
+    result = run("fit", data, "-k", "2", "--covariance", "VVV", "-o", out, "--model", out)
+    _one_error_line(result, f"{out}: -o and --model name the same file; choose two")
+    assert result.stdout == "" and not out.exists()
 
 
 def _file_size_limit(limit: int):

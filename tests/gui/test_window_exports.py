@@ -148,3 +148,20 @@ def test_an_image_suffix_qt_cannot_write_is_named(qtbot, loaded, tmp_path):
     written, message = _export(qtbot, window, "2d_image", out)
     assert not written and message == f"{out}: '.docx' is not an image format; use .png or .svg"
     assert os.listdir(tmp_path) == ["data.csv"]
+
+
+def test_saving_the_hand_made_start_fails_with_a_message(qtbot, loaded, tmp_path):
+    """File > Save start: onto the input, or into a folder that is a file, says why."""
+    window, data = loaded
+    window.start.set_editing(True)  # the fitted parameters become the start
+    assert window.start.start_mixture() is not None
+    before = data.read_bytes()
+    for path, says in ((data, "is the input file; choose another output file"),
+                       (data / "start.json", "cannot write: Not a directory")):  # fmt: skip
+        with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS) as shown:
+            assert not window.start.save_start(str(path))
+        assert shown.args[1] == f"{path}: {says}"
+        window.message_box.close()
+    assert data.read_bytes() == before
+    good = tmp_path / "start.json"
+    assert window.start.save_start(str(good)) and good.stat().st_size > 100

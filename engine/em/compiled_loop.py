@@ -55,23 +55,18 @@ _ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
 
-# Loading the compiled loop costs a process ~0.6-1 s (numba, the scipy.linalg it
-# imports, the machine code), the numpy path ~0.2 ms per iteration more than the
-# compiled one: so a process takes the numpy path for its first iterations on
-# small data, and loads the loop once they add up to this many.  A short command
-# (one structure, a few thousand iterations) never pays the load; a sweep of
-# all fourteen structures (~16,000 iterations on faithful) does, early.
-NUMPY_ITERATIONS_BEFORE_LOADING = 2_000
-
 _kernels = None
 _tried = False
 _warm_up_started = False
-_loaded = False
-_numpy_iterations = 0
 
 
 def compiled_kernels():
-    """The compiled module, or None where numba cannot be imported or is disabled."""
+    """The compiled module, or None where numba cannot be imported or is disabled.
+
+    None too when numba was imported before with another cache folder (by the
+    user's own code): its cache is then not the one ``compiled_ready`` checks,
+    and a call could compile in the foreground for a minute.
+    """
     global _kernels, _tried
     if not _tried:
         _tried = True
@@ -79,6 +74,9 @@ def compiled_kernels():
             return None
         os.environ.setdefault("NUMBA_CACHE_DIR", CACHE_DIR)
         try:
+            numba_config = importlib.import_module("numba.core.config")
+            if os.path.abspath(numba_config.CACHE_DIR or "") != os.path.abspath(CACHE_DIR):
+                return None
             _kernels = importlib.import_module("engine.kernels.compiled")
         except ImportError:
             _kernels = None
@@ -147,8 +145,6 @@ def load_if_ready() -> None:
 
 
 def _run_tiny_fit(kernels) -> None:
-    global _loaded
-    _loaded = True
     X = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0], [2.0, 2.0], [2.5, 1.0], [1.5, 2.5]])
     start = Mixture(
         weights=np.array([0.5, 0.5]),
@@ -195,6 +191,7 @@ def em_to_end(
     reg_covar: float,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     watch: Callable[[Iterator[Snapshot]], Iterator[Snapshot]] | None = None,
+    compiled: bool = True,
 ) -> Snapshot:
     """The last snapshot of EM from ``start`` (see :func:`engine.em.loop.em_steps`).
 
@@ -205,28 +202,18 @@ def em_to_end(
     watch : wraps the numpy path's snapshot stream (a sweep's cancel check runs
         between its iterations); the compiled call has no iterations to watch
         and takes milliseconds.
+    compiled : whether to use the compiled loop where it is cached and pays
+        (False: always the numpy path; see ``FitSettings.compiled``).
     """
-    if X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
+    if compiled and X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
         if not compiled_ready():
             start_background_warm_up()
-        elif _worth_loading() and (kernels := compiled_kernels()) is not None:
+        elif (kernels := compiled_kernels()) is not None:
             snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
             if snapshot is not None:
                 return snapshot
     snapshots = em_steps(X, start, tol, max_iter, reg_covar, chunk_size)
-    last = run_to_end(snapshots if watch is None else watch(snapshots))
-    _count_numpy_iterations(last.iteration)
-    return last
-
-
-def _worth_loading() -> bool:
-    """Whether this process has the loop loaded, or has run enough EM to repay loading it."""
-    return _loaded or _numpy_iterations >= NUMPY_ITERATIONS_BEFORE_LOADING
-
-
-def _count_numpy_iterations(iterations: int) -> None:
-    global _numpy_iterations
-    _numpy_iterations += iterations
+    return run_to_end(snapshots if watch is None else watch(snapshots))
 
 
 def _compiled_max_values(structure: str) -> int:
@@ -234,8 +221,6 @@ def _compiled_max_values(structure: str) -> int:
 
 
 def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:
-    global _loaded
-    _loaded = True
     # Writable C-ordered float64 copies: numba compiles (and caches) one machine
     # code per argument type, and read-only or strided arrays are other types.
     def plain(a):

@@ -200,7 +200,14 @@ def fit_to_end(
     """
     X, settings, start = _prepared(X, settings, start, None, should_stop, False)
     return em_to_end(
-        X, start, settings.tol, settings.max_iter, settings.reg_covar, settings.chunk_size, watch
+        X,
+        start,
+        settings.tol,
+        settings.max_iter,
+        settings.reg_covar,
+        settings.chunk_size,
+        watch,
+        compiled=settings.compiled,
     )
 
 

@@ -58,6 +58,11 @@ class FitSettings:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     # Restarts (n_init > 1) are screened on at most this many rows; the best is refined on all.
     screen_rows: int = 20_000
+    # Run EM as one compiled call where the data are small enough for it to pay
+    # (engine.em.compiled_loop).  Loading it costs a process ~0.6-1 s, so the
+    # sweep asks for it when it has enough candidates to repay that, and the
+    # choice travels with the settings: every process fits a candidate alike.
+    compiled: bool = False
 
     def validate(self) -> FitSettings:
         if int(self.n_components) != self.n_components or self.n_components < 1:

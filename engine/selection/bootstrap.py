@@ -285,7 +285,10 @@ def lrt_iter(
     """
     X = as_float_matrix(X)
     cov_type = check_covariance_type(covariance_type)
-    settings = replace(sweep_settings(settings), covariance_type=cov_type).validate()
+    # Hundreds of refits: the compiled loop always repays its load here.
+    settings = replace(
+        sweep_settings(settings), covariance_type=cov_type, compiled=True
+    ).validate()
     if int(max_components) != max_components or max_components < 2:
         raise ValueError(f"max_components must be an integer >= 2; got {max_components}")
     if int(n_boot) != n_boot or n_boot < 1:

@@ -4,9 +4,10 @@ view; computed on a worker thread whenever the model or the toggle changes."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
-from engine.metrics import compare_with_kmeans, score_labels
 from gui.window.frames import FrameDrawer
 from gui.window.session import Session
 
@@ -18,11 +19,16 @@ def evaluate_labels(mixture, data, display_rows, with_kmeans: bool, seed: int = 
     to LabelScores (empty without a label column); the k-means labels of the
     displayed rows are renumbered to match the mixture's components, or None.
     """
+    # engine.metrics imports scikit-learn and scipy (~1.5 s of CPU): on this worker
+    # thread, when labels are first scored, not while the window starts.
+    metrics = importlib.import_module("engine.metrics")
     predicted = mixture.predict(data.X)
     if not with_kmeans:
-        scores = {} if data.labels is None else {"mixture": score_labels(data.labels, predicted)}
+        scores = (
+            {} if data.labels is None else {"mixture": metrics.score_labels(data.labels, predicted)}
+        )
         return scores, None
-    scores, kmeans = compare_with_kmeans(
+    scores, kmeans = metrics.compare_with_kmeans(
         data.X, data.labels, predicted, mixture.n_components, seed
     )
     return scores, kmeans[np.asarray(display_rows)].astype(np.int16)

@@ -164,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="data not in memory: rows of the seeded sample the starts and the sweep's "
         "screening use (default 100000); the contenders are refined on every row",
     )
+    fit.add_argument("--animation", metavar="OUT.gif|OUT.mp4",
+                     help="the chosen fit's iterations as an animation of the 2-D view of the "
+                     "first two features (one frame per iteration; no display needed)")
+    fit.add_argument("--animation-fps", type=float, default=10.0, metavar="FPS",
+                     help="frames per second of --animation (default 10)")
+    fit.add_argument("--animation-size", default="800x600", metavar="WxH",
+                     help="frame size in pixels (default 800x600; even numbers for MP4)")
 
     lrt = sub.add_parser(
         "lrt",
@@ -555,6 +562,7 @@ def command_fit(args) -> int:
     requested_types = parse_covariance(args.covariance or "all")
     one_model = len(ks) == 1 and requested_types is not None and len(requested_types) == 1
     settings = _settings(args, one_model)
+    animation = _animation_request(args)  # a bad path fails before the fit
     table, X, feature_names, label_column = _load_for_start(args, saved)
     true = table.labels(label_column) if label_column else None
     cov_types = requested_types or list(structures_for(X.shape[1]))
@@ -598,7 +606,48 @@ def command_fit(args) -> int:
     if args.model:
         writers.write_json_atomic(args.model, model_json(best, candidates, feature_names, X))
         print(f"wrote model JSON to {args.model}")
+    if animation:
+        _write_animation(args, animation, X, feature_names, true, best, settings, saved)
     return 0
+
+
+def _animation_request(args) -> tuple | None:
+    """(size, fps) of --animation, checked with its path before any work; None without it."""
+    if not args.animation:
+        return None
+    from gui.animation.encode import check_animation_path, check_size
+
+    kind = check_animation_path(args.animation)
+    try:
+        width, height = (int(v) for v in args.animation_size.lower().split("x"))
+        size = check_size(width, height, kind)
+    except ValueError as err:
+        detail = str(err) if "animation" in str(err) or "MP4" in str(err) else "expected WxH"
+        raise UsageError(f"--animation-size {args.animation_size!r}: {detail}") from None
+    if not 0.1 <= args.animation_fps <= 120:
+        raise UsageError(f"--animation-fps {args.animation_fps:g}: expected 0.1 to 120")
+    return size, args.animation_fps
+
+
+def _write_animation(args, request, X, feature_names, true, best, settings, saved) -> None:
+    from engine.selection.candidate import candidate_snapshots
+    from gui.animation.headless import write_fit_animation
+    from gui.window.session import DEFAULT_DISPLAY_CAP
+    from gui.worker import subsample_rows
+
+    size, fps = request
+    rows = subsample_rows(X.shape[0], DEFAULT_DISPLAY_CAP)  # the window's display rows
+    start = saved.mixture if saved is not None else None
+    snapshots = candidate_snapshots(X, best, settings, rows, start)
+    if snapshots[-1].iteration != best.n_iter:  # screened starts: the full path is drawn
+        print(f"note: the animation replays the chosen fit from its start: "
+              f"{snapshots[-1].iteration} iterations (the sweep's screened run: {best.n_iter})")
+    begun = f"{settings.init} start" if start is None else "start from --init-model"
+    title = f"K={best.n_components} {best.covariance_type}, {begun}"
+    n = write_fit_animation(args.animation, X, feature_names, snapshots, rows, true, fps,
+                            size, title)
+    print(f"wrote the animation ({n} frames: iterations 0-{snapshots[-1].iteration}, "
+          f"{size[0]}x{size[1]}, {fps:g} fps) to {args.animation}")
 
 
 def _init_model(args):

@@ -33,6 +33,7 @@ from engine.em.fitting import fit_iter
 from engine.em.loop import FitError, FitSettings, Snapshot
 from engine.kernels.threads import single_threaded
 from engine.selection.bootstrap import LRTProgress, LRTResult, LRTTest, lrt_iter
+from engine.selection.compare_starts import NamedStart, StartFit, compare_starts
 from engine.selection.sweep import Selection, select_iter
 from gui.crash import write_crash_log
 
@@ -312,6 +313,37 @@ class LRTWorker(Worker):
         if result is not None and not result.cancelled:
             self.progress.emit(total, total)
         return result
+
+
+class CompareWorker(Worker):
+    """Runs ``engine.selection.compare_starts.compare_starts``; each ``snapshot`` is one
+    finished ``StartFit`` (every iteration of that start's fit), ``progress`` counts the
+    starts done, ``finished`` carries the list of fits (those done when stopped)."""
+
+    def __init__(self, X, settings: FitSettings, starts: Sequence[NamedStart],
+                 display_rows=None):
+        super().__init__()
+        self._X = X
+        self._settings = settings
+        self._starts = list(starts)
+        self._display_rows = display_rows
+
+    def work(self) -> list[StartFit]:
+        total = len(self._starts)
+        self.progress.emit(0, total)
+        fits: list[StartFit] = []
+        runs = compare_starts(self._X, self._settings, self._starts, self._display_rows,
+                              should_stop=lambda: self.control.stopped)
+        # One core for EM, one for the GUI (as FitWorker).
+        try:
+            with single_threaded():
+                for fit in runs:
+                    fits.append(fit)
+                    self.snapshot.emit(fit)
+                    self.progress.emit(len(fits), total)
+        finally:
+            runs.close()
+        return fits
 
 
 class CallWorker(Worker):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.em.fitting import fit_to_end
+from engine.em.fitting import fit_iter, fit_to_end
 from engine.em.loop import FitError, FitSettings
 from engine.model.covariance import structure_of
 from engine.model.mixture import Mixture
@@ -244,3 +244,33 @@ def fit_candidate(
         reason=reason,
         mixture=last.mixture,
     )
+
+
+def candidate_snapshots(
+    X: np.ndarray,
+    candidate: Candidate,
+    settings: FitSettings,
+    display_rows: np.ndarray | None = None,
+    start: Mixture | None = None,
+) -> list:
+    """Every iteration of a candidate's fit, run again to be shown (an animation).
+
+    The same settings give the same start, so the same fit; with screened
+    restarts (``n_init > 1``) the winner is replayed from its initial parameters
+    (when screened on all the rows), which reaches the candidate's optimum by
+    the full path instead of the screening's shortcut.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    display_rows : sorted int ndarray of shape (m,) or None: rows whose labels each
+        snapshot carries
+    start : the given initial parameters the candidate was fitted from, if any
+    """
+    own = replace(settings, n_components=candidate.n_components,
+                  covariance_type=candidate.covariance_type)
+    if start is not None:
+        own = replace(own, n_init=1, covariance_type=start.covariance_type)
+    return list(fit_iter(X, own, display_rows=display_rows, start=start,
+                         replay_screened=True))
+

@@ -26,6 +26,7 @@ from gui.panels.fit_panel import FitPanel
 from gui.panels.playback_bar import PlaybackBar
 from gui.panels.selection_panel import ComparePanel, ModelSummary, SelectionPanel
 from gui.views.bootstrap import BootstrapView
+from gui.views.compare_starts import CompareStartsView
 from gui.views.convergence import ConvergenceView
 from gui.views.pairs import PairsView
 from gui.views.plot2d import Plot2DView
@@ -100,6 +101,7 @@ class Layout:
     playback_bar: PlaybackBar
     display_note: QLabel  # how many points are shown (status bar)
     load_progress: QProgressBar  # a file being read (status bar)
+    compare_view: CompareStartsView  # Compare starts: one fit per start (bottom tab)
     pairs: PairsView | None = None  # the scatterplot matrix, a tab beside the 2-D view
     plane_tabs: PlaneTabs | None = None  # the 2-D view and the Pairs view
 
@@ -110,7 +112,7 @@ class Layout:
 
     def _share_centre(self) -> None:
         total = sum(self.centre.sizes())
-        tall = (self.selection_view, self.bootstrap_view)
+        tall = (self.selection_view, self.bootstrap_view, self.compare_view)
         share = 0.5 if self.bottom_tabs.currentWidget() in tall else 1 / 3
         self.centre.setSizes([round(total * (1 - share)), round(total * share)])
 
@@ -147,6 +149,8 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     bottom_tabs.addTab(convergence, "Convergence")
     bottom_tabs.addTab(selection_view, "Model selection")
     bottom_tabs.addTab(bootstrap_view, "Test K")
+    compare_view = CompareStartsView()
+    bottom_tabs.addTab(compare_view, "Compare starts")
     centre = QSplitter(Qt.Orientation.Vertical)
     centre.addWidget(views)
     centre.addWidget(bottom_tabs)
@@ -176,7 +180,7 @@ def build_layout(window: QMainWindow, pool) -> Layout:
     layout = Layout(data_panel, fit_panel, compare_panel, model_summary, selection_panel,
                     controls, plot2d, plot3d, convergence, selection_view, bootstrap_view,
                     bottom_tabs, centre,
-                    playback_bar, display_note, load_progress, pairs=pairs,
+                    playback_bar, display_note, load_progress, compare_view, pairs=pairs,
                     plane_tabs=plane_tabs)
     bottom_tabs.currentChanged.connect(lambda _: layout._share_centre())
     return layout
@@ -212,9 +216,12 @@ class Actions:
     export_2d: QAction
     export_3d: QAction
     export_window: QAction
+    compare_starts: QAction | None = None  # Fit > Compare starts…
+    export_animation: QAction | None = None  # File > Export animation…
 
 
-def build_menus(window: QMainWindow, layout: Layout, files, show_demo) -> Actions:
+def build_menus(window: QMainWindow, layout: Layout, files, show_demo,
+                compare_starts=None, export_animation=None) -> Actions:
     """The File, Fit, View and Help menus and the toolbar; ``files``: the FileActions."""
     made = Actions(
         open=action(window, "&Open CSV…", files.open_csv_dialog, "Ctrl+O",
@@ -247,6 +254,11 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo) -> Action
     for item in (made.export_csv, made.export_json, made.export_2d, made.export_3d,
                  made.export_window):
         export.addAction(item)
+    if export_animation is not None:
+        made.export_animation = action(
+            window, "Export &animation…", export_animation,
+            tip="The fit's iterations as a GIF or MP4 (2-D view, 3-D view or both)")
+        menu.addAction(made.export_animation)
     menu.addSeparator()
     menu.addAction(action(window, "&Quit", window.close, "Ctrl+Q"))
 
@@ -254,6 +266,12 @@ def build_menus(window: QMainWindow, layout: Layout, files, show_demo) -> Action
     for item in fit_actions:
         menu.addAction(item)
     menu.addSeparator()
+    if compare_starts is not None:
+        made.compare_starts = action(
+            window, "&Compare starts…", compare_starts,
+            tip="Fit the fit panel's K and structure from k-means, k-means++, random and "
+                "hierarchical starts (and a given start), side by side")
+        menu.addAction(made.compare_starts)
     menu.addAction(action(window, "&Model selection…",
                           lambda: layout.controls.setCurrentWidget(layout.selection_panel)))
     menu.addAction(action(window, "&Test K…", lambda: _show_test_k(layout),

@@ -21,6 +21,8 @@ longer holds, k-means, scores and exports are computed on worker threads.
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox
@@ -28,7 +30,10 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 from gui.heap import freeze_startup_heap
 from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
+from gui.window.animation_dialog import AnimationDialog
+from gui.window.animation_export import AnimationExporter
 from gui.window.apply_model import ModelApplier
+from gui.window.compare_controller import CompareController, hand_made_starts
 from gui.window.data_notes import DataNotes
 from gui.window.file_actions import FileActions, window_image
 from gui.window.fit_controller import FitController
@@ -48,6 +53,7 @@ class MainWindow(QMainWindow):
     fitFailed = Signal(str)
     sweepFinished = Signal(object)  # Selection
     lrtFinished = Signal(object)  # LRTResult of a Test K (cancelled=True when stopped)
+    compareFinished = Signal(object)  # list of StartFit: Compare starts has ended
     exported = Signal(str)  # path of a file written
     errorShown = Signal(str, str)  # title, message of a message box just opened
     closed = Signal()  # the window has closed, every worker thread ended
@@ -69,6 +75,7 @@ class MainWindow(QMainWindow):
         self.plot2d, self.plot3d = parts.plot2d, parts.plot3d
         self.convergence, self.selection_view = parts.convergence, parts.selection_view
         self.bootstrap_view = parts.bootstrap_view
+        self.compare_view = parts.compare_view
         self.bottom_tabs, self.playback_bar = parts.bottom_tabs, parts.playback_bar
         self.display_note = parts.display_note
         self.pairs, self.plane_tabs = parts.pairs, parts.plane_tabs
@@ -89,11 +96,19 @@ class MainWindow(QMainWindow):
                                      self.frames, self.scores, self)
         self.lrt = LRTController(session, pool, self.selection_panel.test_k,
                                  self.bootstrap_view, self)
+        self.compare = CompareController(session, pool, self.fit_panel, self.compare_view,
+                                         self.frames, self.convergence, self)
+        # The 3-D frames through the drawer's projection (the view as the window shows it).
+        self.animation = AnimationExporter(session, pool, self.plot2d, self.frames.plot3d,
+                                           self.frames, self)
+        self.animation_dialog: AnimationDialog | None = None
         self.files = FileActions(self, session, pool, self.data_panel, self.plot2d, self.plot3d)
         self.data_notes = DataNotes(session, pool, self.data_panel, self)
         self.applier = ModelApplier(session, pool, self.frames, self.convergence, self.scores,
                                     self.fit_panel, self)
-        self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo)
+        self.menu_actions = build_menus(self, parts, self.files, self.data_panel.generate_demo,
+                                        compare_starts=self.compare_starts,
+                                        export_animation=self.export_animation_dialog)
         self.start = StartController(session, self.fit, self.frames, self.fit_panel,
                                      self.plot2d, self.plot3d, self)
         add_start_menus(self, self.start)
@@ -109,9 +124,11 @@ class MainWindow(QMainWindow):
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,
                                               self.files)
         for part in (frames, fit, sweep, self.lrt, files, self.data_notes, self.start,
-                     self.applier, self.projections):
+                     self.applier, self.projections, self.compare,
+                     self.animation):
             part.status.connect(self.show_status)
-        for part in (fit, sweep, self.lrt, files, self.start, self.applier):
+        for part in (fit, sweep, self.lrt, files, self.start, self.applier, self.compare,
+                     self.animation):
             part.error.connect(self.show_error)
         files.applyRequested.connect(self.apply_model)
         self.pairs.pairClicked.connect(self.show_pair)
@@ -140,6 +157,13 @@ class MainWindow(QMainWindow):
             selection.best.covariance_type if selection.best is not None else None))
         self.lrt.runningChanged.connect(self._lrt_running)
         self.lrt.finished.connect(self.lrtFinished)
+        self.compare.runningChanged.connect(lambda _: self._refresh_available())
+        self.compare.finished.connect(self.compareFinished)
+        self.compare_view.runRequested.connect(self.compare_starts)
+        self.compare.busy = lambda: self.fitting or self.sweeping
+        self.compare.given_starts = lambda: hand_made_starts(self.start, self.fit_panel,
+                                                             self.show_status)
+        self.animation.busy = lambda: self.fitting
         self.selection_panel.mclustSignChanged.connect(self.model_summary.set_mclust_sign)
         self.playback_bar.seek.connect(frames.seek)
         self.space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
@@ -192,9 +216,16 @@ class MainWindow(QMainWindow):
         the cores with the others and the event loop)."""
         data = self.data is not None
         fitting, sweeping, testing = self.fitting, self.sweeping, self.lrt.running
-        self.fit_panel.set_available(data and not sweeping and not testing)
-        self.selection_panel.set_available(data and not fitting and not testing)
-        self.selection_panel.test_k.set_available(data and not fitting and not sweeping)
+        comparing = self.compare.running
+        self.fit_panel.set_available(data and not sweeping and not testing and not comparing)
+        self.selection_panel.set_available(data and not fitting and not testing
+                                           and not comparing)
+        self.selection_panel.test_k.set_available(data and not fitting and not sweeping
+                                                  and not comparing)
+        idle = data and not (fitting or sweeping or testing or comparing)
+        self.compare_view.run_button.setEnabled(idle)
+        if self.menu_actions.compare_starts is not None:
+            self.menu_actions.compare_starts.setEnabled(idle)
 
     def _fit_finished(self, outcome) -> None:
         self.scores.evaluate()
@@ -245,6 +276,8 @@ class MainWindow(QMainWindow):
         self.fit.cancel()
         self.sweep.abandon()
         self.lrt.abandon()
+        self.compare.abandon()
+        self.animation.cancel()
         self.session.set_data(payload)
         self.convergence.reset()
         self.selection_view.reset()
@@ -297,6 +330,16 @@ class MainWindow(QMainWindow):
     def step(self, settings=None) -> None:
         self.fit.step(settings)
 
+    def compare_starts(self) -> bool:
+        """Fit ▸ Compare starts: the fit panel's model from every start, in the background."""
+        if self.fitting or self.sweeping or self.lrt.running:
+            self.show_status("Wait for the running job to end (or stop it) to compare starts")
+            return False
+        started = self.compare.start()
+        if started:
+            self.parts.show_bottom(self.compare_view)
+        return started
+
     def stop_fit(self) -> None:
         self.fit.stop()
 
@@ -319,6 +362,19 @@ class MainWindow(QMainWindow):
 
     def export_window_image(self, path: str) -> bool:
         return self.files.export_window_image(path)
+
+    def export_animation_dialog(self) -> AnimationDialog:
+        """File ▸ Export animation…: the dialog (one at a time, not modal)."""
+        if self.animation_dialog is not None:
+            self.animation_dialog.raise_()
+            return self.animation_dialog
+        stem = self.files._stem()
+        path = os.path.join(self.files.current_directory(), f"{stem}_em.gif")
+        dialog = AnimationDialog(self.animation, path, len(self.playback), self)
+        dialog.destroyed.connect(lambda *_: setattr(self, "animation_dialog", None))
+        dialog.show()  # not modal: the window stays usable while it exports
+        self.animation_dialog = dialog
+        return dialog
 
     def model_document(self) -> dict | None:
         return self.files.model_document()
@@ -350,6 +406,7 @@ class MainWindow(QMainWindow):
         abort the process)."""
         self.frames.stop()
         self.playback_bar.stop_playing()
+        self.animation.cancel()
         if self.pool.shutdown(timeout_ms=self.close_timeout_ms):
             super().closeEvent(event)
             self.closed.emit()

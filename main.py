@@ -420,6 +420,26 @@ def lrt_table(result, n_boot: int) -> str:
     return "\n".join(lines)
 
 
+def report_selection(args, candidates, cov_types, total: int, feature_names):
+    """Print a sweep's table and its chosen model: (candidates in grid order, best or None).
+
+    A sweep in which nothing could even be fitted is a UsageError (the data cannot
+    support the request); with no valid model the error line is printed here.
+    """
+    from engine.selection.sweep import Selection
+
+    selection = Selection.summarise(candidates, cov_types, args.criterion, total)
+    candidates, best = selection.candidates, selection.best
+    if all(c.status == "failed" for c in candidates):
+        raise UsageError(f"{args.data}: {candidates[0].reason}")
+    print(candidates_table(candidates, args.criterion, best))
+    if best is None:
+        print(f"error: {args.data}: no candidate gave a valid model", file=sys.stderr)
+    else:
+        print(model_summary(best, feature_names, args.criterion))
+    return candidates, best
+
+
 def _checked_data(args, X, feature_names, ks=(1,)) -> list[str]:
     """Refuse data no fit can use (one line naming the file); else notes on what is
     degenerate but fittable (constant or dependent columns, repeated rows)."""
@@ -475,7 +495,7 @@ def command_fit_rows(args) -> int:
     from engine.distributed import MISSING_DASK, dask_available
     from engine.model.covariance import structures_for
     from engine.selection.report import model_json
-    from engine.selection.sweep import Selection, select_iter
+    from engine.selection.sweep import select_iter
 
     if (args.dask is not None or not is_npy(args.data)) and not dask_available():
         raise UsageError(f"{args.data}: {MISSING_DASK}")
@@ -513,15 +533,9 @@ def command_fit_rows(args) -> int:
         candidates = list(select_iter(rows, ks, cov_types, settings, None, args.processes,
                                       args.criterion, progress))
         total = len(ks) * len(cov_types)
-        selection = Selection.summarise(candidates, cov_types, args.criterion, total)
-        candidates, best = selection.candidates, selection.best
-        if all(c.status == "failed" for c in candidates):
-            raise UsageError(f"{args.data}: {candidates[0].reason}")
-        print(candidates_table(candidates, args.criterion, best))
+        candidates, best = report_selection(args, candidates, cov_types, total, feature_names)
         if best is None:
-            print(f"error: {args.data}: no candidate gave a valid model", file=sys.stderr)
             return EXIT_NO_MODEL
-        print(model_summary(best, feature_names, args.criterion))
         if parts is not None and parts.label_column:
             print(f"note: the label column {parts.label_column!r} is not a feature (it is kept "
                   "in the labeled parts); ARI / NMI are not computed for data not in memory")
@@ -550,7 +564,7 @@ def command_fit(args) -> int:
     from engine.em.loop import FitError
     from engine.model.covariance import structures_for
     from engine.selection.report import model_json
-    from engine.selection.sweep import Selection, select_iter
+    from engine.selection.sweep import select_iter
 
     for output in (args.output, args.model):  # refused before the sweep, not after it
         if output:
@@ -588,16 +602,9 @@ def command_fit(args) -> int:
                     )
     except FitError as err:
         raise UsageError(f"{args.data}: {err}") from None
-    selection = Selection.summarise(candidates, cov_types, args.criterion, total)
-    candidates, best = selection.candidates, selection.best
-    if all(c.status == "failed" for c in candidates):
-        # Nothing could even be fitted: the data cannot support the request.
-        raise UsageError(f"{args.data}: {candidates[0].reason}")
-    print(candidates_table(candidates, args.criterion, best))
+    candidates, best = report_selection(args, candidates, cov_types, total, feature_names)
     if best is None:
-        print(f"error: {args.data}: no candidate gave a valid model", file=sys.stderr)
         return EXIT_NO_MODEL
-    print(model_summary(best, feature_names, args.criterion))
     if true is not None:
         print(label_scores(X, true, best, settings.random_state))
     if args.output:

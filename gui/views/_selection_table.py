@@ -53,6 +53,9 @@ class CandidateTable(QTableWidget):
         super().__init__(0, len(COLUMNS), parent)
         self._sign = 1.0
         self._best = None
+        # Each candidate's cells, by key: a row is found (row()) and restyled without
+        # a walk over the table, which a sweep's 126 arrivals made quadratic.
+        self._cells: dict[tuple[int, str], list[QTableWidgetItem]] = {}
         self.setHorizontalHeaderLabels(COLUMNS)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -68,14 +71,30 @@ class CandidateTable(QTableWidget):
                         "a row to show that model")
         self.cellClicked.connect(self._on_clicked)
 
+    def clear_rows(self) -> None:
+        """No candidates (a new sweep)."""
+        self._cells.clear()
+        self.setRowCount(0)
+
     def put(self, candidate) -> None:
         """Add the candidate's row, or refresh it."""
-        key = (int(candidate.n_components), str(candidate.covariance_type))
-        self.setSortingEnabled(False)  # else the row moves while its cells are set
-        row = self.row_of(key)
-        if row is None:
-            row = self.rowCount()
-            self.insertRow(row)
+        self.put_many([candidate])
+
+    def put_many(self, candidates) -> None:
+        """Add or refresh the candidates' rows, sorting once for all of them."""
+        # Sorting off while cells are set (else a row moves under its own cells), and
+        # one sort at the end, not one per candidate.
+        self.setSortingEnabled(False)
+        for candidate in candidates:
+            key = (int(candidate.n_components), str(candidate.covariance_type))
+            row = self.row_of(key)
+            if row is None:
+                row = self.rowCount()
+                self.insertRow(row)
+            self._cells[key] = self._fill_row(row, key, candidate)
+        self.setSortingEnabled(True)
+
+    def _fill_row(self, row: int, key, candidate) -> list[QTableWidgetItem]:
         sign = self._sign
         reason = getattr(candidate, "reason", "") or ""
         values = (
@@ -89,6 +108,9 @@ class CandidateTable(QTableWidget):
             number(getattr(candidate, "n_parameters", math.nan)),
             reason,
         )
+        failed = None if eligible(candidate) else pg.mkColor(FAILED_HEX)
+        bold = key == self._best
+        cells = []
         for col, value in enumerate(values):
             if isinstance(value, float):
                 text = ("—" if math.isnan(value)
@@ -101,28 +123,26 @@ class CandidateTable(QTableWidget):
             item.setToolTip(reason or candidate.status)
             if isinstance(value, (int, float)):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if not eligible(candidate):
-                item.setForeground(pg.mkColor(FAILED_HEX))
+            if failed is not None:
+                item.setForeground(failed)
+            if bold:
+                _set_bold(item, True)
             self.setItem(row, col, item)
-        self.setSortingEnabled(True)
-        self.mark_best(self._best)
+            cells.append(item)
+        return cells
 
     def set_sign(self, sign: float, candidates) -> None:
         """Rewrite the criteria columns with ``sign`` (-1: mclust's), keeping the order
         the user sorted by."""
         self._sign = sign
         selected = self.selected_key()
-        for candidate in candidates:
-            self.put(candidate)
+        self.put_many(candidates)
         if selected is not None:
             self.select_key(selected)
 
     def row_of(self, key) -> int | None:
-        for row in range(self.rowCount()):
-            item = self.item(row, 0)
-            if item is not None and tuple(item.data(KEY_ROLE)) == tuple(key):
-                return row
-        return None
+        cells = self._cells.get((int(key[0]), str(key[1])))
+        return None if cells is None else cells[0].row()
 
     def key_at(self, row: int):
         item = self.item(row, 0)
@@ -141,17 +161,23 @@ class CandidateTable(QTableWidget):
             self.scrollToItem(self.item(row, 0))
 
     def mark_best(self, key) -> None:
+        """The best candidate's row in bold (None: no row); a row put later is bold
+        when its key is ``key``."""
+        key = None if key is None else (int(key[0]), str(key[1]))
+        if key == self._best:
+            return
+        for old_or_new, bold in ((self._best, False), (key, True)):
+            for item in self._cells.get(old_or_new, ()):
+                _set_bold(item, bold)
         self._best = key
-        for row in range(self.rowCount()):
-            items = [self.item(row, c) for c in range(self.columnCount())]
-            best = items[0] is not None and tuple(items[0].data(KEY_ROLE)) == key
-            for item in items:
-                if item is not None and item.font().bold() != best:
-                    font = QFont(item.font())
-                    font.setBold(best)
-                    item.setFont(font)
 
     def _on_clicked(self, row: int, _column: int) -> None:
         key = self.key_at(row)
         if key is not None:
             self.rowClicked.emit(*key)
+
+
+def _set_bold(item: QTableWidgetItem, bold: bool) -> None:
+    font = QFont(item.font())
+    font.setBold(bold)
+    item.setFont(font)

@@ -161,13 +161,19 @@ class SelectionView(QWidget):
         self._candidates.clear()
         self._best = None
         self._shown = None
-        self.table.setRowCount(0)
+        self.table.clear_rows()
         self._redraw()
 
     def add_candidate(self, candidate) -> None:
-        key = (int(candidate.n_components), str(candidate.covariance_type))
-        self._candidates[key] = candidate
-        self.table.put(candidate)
+        self.add_candidates([candidate])
+
+    def add_candidates(self, candidates) -> None:
+        """Candidates that arrived (a sweep delivers them in batches): their rows, and
+        the curves and points at the next redraw."""
+        for candidate in candidates:
+            key = (int(candidate.n_components), str(candidate.covariance_type))
+            self._candidates[key] = candidate
+        self.table.put_many(candidates)
         self._schedule_redraw()
 
     def set_best(self, n_components, covariance_type) -> None:

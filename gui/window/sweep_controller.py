@@ -1,11 +1,17 @@
 """Model-order selection: the sweep on a worker, the candidates filling the
-selection view live, and a clicked candidate becoming the session's model."""
+selection view live, and a clicked candidate becoming the session's model.
+
+Worker processes deliver a small data set's candidates a few milliseconds apart:
+they are handed to the view, the best mark and the progress bar in batches, at
+most ``BATCH_INTERVAL_MS`` apart, so the GUI thread's cost is per batch, not per
+candidate (one sort of the table, one redraw, one repaint of the progress bar).
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.selection.sweep import SWEEP_INIT, SWEEP_N_INIT, best_candidate
 from gui.structures import display_name
@@ -14,6 +20,10 @@ from gui.window.frames import FrameDrawer
 from gui.window.scores import ModelScores
 from gui.window.session import Session
 from gui.worker import SweepWorker
+
+# At most 20 batches of candidates a second reach the view (and the first one
+# within this time of its arrival).
+BATCH_INTERVAL_MS = 50
 
 
 class SweepController(QObject):
@@ -33,6 +43,13 @@ class SweepController(QObject):
         self.drawer, self.scores = drawer, scores
         self._job = None
         self._sign = 1.0  # -1: criteria shown with mclust's sign
+        self._pending: list = []  # candidates arrived since the last batch
+        self._progress: tuple[int, int] | None = None  # the newest, not yet shown
+        self._best = None  # the best candidate shown so far by the panel's criterion
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.setInterval(BATCH_INTERVAL_MS)
+        self._batch_timer.timeout.connect(self._flush)
         selection_panel.sweepRequested.connect(self.run)
         selection_panel.cancelRequested.connect(self.cancel)
         selection_panel.criterionChanged.connect(self._criterion_changed)
@@ -53,12 +70,13 @@ class SweepController(QObject):
         settings = self.fit_panel.settings()
         settings = replace(settings, init=SWEEP_INIT, n_init=max(settings.n_init, SWEEP_N_INIT))
         session.candidates, session.selection = [], None
+        self._pending, self._progress, self._best = [], None, None
         self.view.reset()
         self.view.set_criterion(request.criterion)
         worker = SweepWorker(session.data.whole, request.n_components, request.covariance_types,
                              settings, request.criterion)
         self._job = self.pool.submit(
-            worker, on_snapshot=self._on_candidate, on_progress=self.panel.set_progress,
+            worker, on_snapshot=self._on_candidate, on_progress=self._on_progress,
             on_done=self._on_done, on_error=self._on_failed,
         )
         self.panel.set_running(True)
@@ -77,20 +95,50 @@ class SweepController(QObject):
         """Drop the sweep without a result (new data)."""
         if self.running:
             self._job.cancel()
+        self._pending, self._progress = [], None
         self._ended()
 
     def _on_candidate(self, candidate) -> None:
-        self.session.candidates.append(candidate)
-        self.view.add_candidate(candidate)
-        self._mark_best(self.panel.criterion_name())
+        self._pending.append(candidate)
+        self._schedule_flush()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self._progress = (done, total)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._batch_timer.isActive():
+            self._batch_timer.start()
+
+    def _flush(self) -> None:
+        """The candidates and progress arrived since the last batch, shown."""
+        self._batch_timer.stop()
+        batch, self._pending = self._pending, []
+        if batch:
+            self.session.candidates.extend(batch)
+            self.view.add_candidates(batch)
+            # The best so far against the batch only: the same choice as over all the
+            # candidates in order of arrival (min keeps the first of equals).
+            previous = [] if self._best is None else [self._best]
+            self._show_best(best_candidate(previous + batch, self.panel.criterion_name()))
+        if self._progress is not None:
+            self.panel.set_progress(*self._progress)
+            self._progress = None
 
     def _mark_best(self, criterion: str) -> None:
+        self._flush()
         candidates = self.session.candidates
-        best = best_candidate(candidates, criterion) if candidates else None
+        self._show_best(best_candidate(candidates, criterion) if candidates else None)
+
+    def _show_best(self, best) -> None:
+        if best is self._best and best is not None:
+            return
+        self._best = best
         self.view.set_best(*((best.n_components, best.covariance_type) if best
                              else (None, None)))
 
     def _on_done(self, selection) -> None:
+        self._flush()
         self._ended()
         if selection is None:
             return
@@ -107,6 +155,7 @@ class SweepController(QObject):
         self.finished.emit(selection)
 
     def _on_failed(self, message: str) -> None:
+        self._flush()
         self._ended()
         self.error.emit("Model selection failed", message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
 _heap_frozen = False
 _collector: QTimer | None = None
@@ -30,6 +30,29 @@ def freeze_startup_heap() -> None:
     gc.collect()  # garbage is collected, not frozen
     gc.freeze()
     collect_on_gui_thread()
+
+
+class _AfterFirstPaint(QObject):
+    """Freezes the heap on the turn of the event loop after ``widget``'s first paint."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, freeze_startup_heap)
+        return False
+
+
+def freeze_after_first_paint(widget) -> None:
+    """:func:`freeze_startup_heap` once ``widget`` (the main window) has been painted.
+
+    Its full collection takes ~40 ms, which the first paint need not wait for.  The
+    collector is put on the GUI thread at once (:func:`collect_on_gui_thread`): a
+    worker started before the freeze must not collect either.
+    """
+    if _heap_frozen:
+        return
+    collect_on_gui_thread()
+    widget.installEventFilter(_AfterFirstPaint(widget))
 
 
 def collect_on_gui_thread() -> None:

@@ -48,32 +48,63 @@ class MarginalHistograms:
                  top_cell: tuple[int, int], right_cell: tuple[int, int]):
         self.canvas, self.plot = canvas, plot
         self.cells = (top_cell, right_cell)
-        self.top, self.right = _margin_plot(False), _margin_plot(True)
-        self.top.setXLink(plot)
-        self.right.setYLink(plot)
-        self.top.getAxis("left").setStyle(showValues=False)
-        self.right.getAxis("bottom").setStyle(showValues=False)
-        self.bars = (pg.BarGraphItem(x0=[0], width=[0], y0=0, height=[0], brush=BAR_BRUSH,
-                                     pen=BAR_PEN),
-                     pg.BarGraphItem(x0=0, width=[0], y0=[0], height=[0], brush=BAR_BRUSH,
-                                     pen=BAR_PEN))
-        self.totals = (pg.PlotCurveItem(pen=pg.mkPen("k", width=2)),
-                       pg.PlotCurveItem(pen=pg.mkPen("k", width=2)))
-        for margin, bars, total in zip((self.top, self.right), self.bars, self.totals,
-                                       strict=True):
-            margin.addItem(bars)
+        # The two strips are built when first needed: two PlotItems (with their menus)
+        # cost ~50 ms of the window's start, and the margins start hidden.
+        self._strips = None
+        self.shown = False
+        self._grids = (np.zeros(2), np.zeros(2))  # (g,) each: where the curves are drawn
+        self._features = (0, 1)
+        self._peaks = np.ones(2)  # the tallest bar of each histogram
+        self._framed = np.ones(2)  # the density each strip was last framed to show
+
+    @property
+    def top(self) -> pg.PlotItem:
+        return self._built()[0]
+
+    @property
+    def right(self) -> pg.PlotItem:
+        return self._built()[1]
+
+    @property
+    def bars(self) -> tuple:
+        return self._built()[2]
+
+    @property
+    def totals(self) -> tuple:
+        return self._built()[3]
+
+    @property
+    def curves(self) -> tuple[list, list]:
+        """The weighted components' curves, per margin."""
+        return self._built()[4]
+
+    def _built(self) -> tuple:
+        if self._strips is None:
+            self._strips = self._build()
+        return self._strips
+
+    def _build(self) -> tuple:
+        plot = self.plot
+        top, right = _margin_plot(False), _margin_plot(True)
+        top.setXLink(plot)
+        right.setYLink(plot)
+        top.getAxis("left").setStyle(showValues=False)
+        right.getAxis("bottom").setStyle(showValues=False)
+        bars = (pg.BarGraphItem(x0=[0], width=[0], y0=0, height=[0], brush=BAR_BRUSH,
+                                pen=BAR_PEN),
+                pg.BarGraphItem(x0=0, width=[0], y0=[0], height=[0], brush=BAR_BRUSH,
+                                pen=BAR_PEN))
+        totals = (pg.PlotCurveItem(pen=pg.mkPen("k", width=2)),
+                  pg.PlotCurveItem(pen=pg.mkPen("k", width=2)))
+        for margin, bar, total in zip((top, right), bars, totals, strict=True):
+            margin.addItem(bar)
             margin.addItem(total)
             total.setZValue(8)
         # The strips' plot areas line up with the main plot's only if their spare axes
         # are as wide (tall) as the main plot's left (bottom) axis, which follows its labels.
         for axis in ("left", "bottom"):
             plot.getAxis(axis).geometryChanged.connect(self._align)
-        self.curves: tuple[list, list] = ([], [])  # the weighted components, per margin
-        self.shown = False
-        self._grids = (np.zeros(2), np.zeros(2))  # (g,) each: where the curves are drawn
-        self._features = (0, 1)
-        self._peaks = np.ones(2)  # the tallest bar of each histogram
-        self._framed = np.ones(2)  # the density each strip was last framed to show
+        return top, right, bars, totals, ([], [])
 
     def set_shown(self, shown: bool) -> None:
         if shown == self.shown:
@@ -91,6 +122,8 @@ class MarginalHistograms:
                     margin.scene().removeItem(margin)
 
     def _align(self) -> None:
+        if self._strips is None:
+            return
         self.top.getAxis("left").setWidth(self.plot.getAxis("left").width())
         self.right.getAxis("bottom").setHeight(self.plot.getAxis("bottom").height())
 
@@ -157,6 +190,8 @@ class MarginalHistograms:
             self.right.setXRange(0, 1.15 * peak, padding=0)
 
     def hide_model(self) -> None:
+        if self._strips is None:
+            return
         for total in self.totals:
             total.setVisible(False)
         for curves in self.curves:

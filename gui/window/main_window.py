@@ -27,7 +27,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-from gui.heap import freeze_startup_heap
+from gui.heap import freeze_after_first_paint
 from gui.jobs import JobPool
 from gui.panels.data_sources import DataPayload
 from gui.window.animation_dialog import AnimationDialog
@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.frames.start()
         if demo:
             self.data_panel.generate(wait=True)
-        freeze_startup_heap()
+        freeze_after_first_paint(self)
 
     def _wire(self) -> None:
         session, frames, fit, sweep, files = (self.session, self.frames, self.fit, self.sweep,

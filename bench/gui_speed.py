@@ -6,12 +6,15 @@ under Xvfb)::
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python bench/gui_speed.py
 
 * **Model selection on faithful** (272 x 2; K = 1..9 x mclust's fourteen
-  structures), workers warm (the worker server started as the application starts
-  it, and given time to import): from the click on "Run sweep" to ``sweepFinished``
-  and then to the views painted (a synchronous repaint of the window and of the
-  2-D and 3-D views, which then show the best model).  Target 0.5 s.  CPU time: the
-  window's process (every thread) and the worker processes (the worker server's
-  reaped children, from its ``/proc`` times).
+  structures), workers warm (the worker server and the kept workers started as the
+  application starts them, and given time to import): from the click on "Run
+  sweep" to ``sweepFinished`` and then to the views painted (a synchronous repaint
+  of the window and of the 2-D and 3-D views, which then show the best model).
+  Target 0.5 s.  The first sweep on the data is reported apart: its workers build
+  the hierarchical tree of the start, which the later sweeps (the same data, the
+  user's next click) find cached.  CPU time: the window's process (every thread),
+  its GUI thread alone, and the worker processes (the worker server's children,
+  live and reaped, from their ``/proc`` times).
 * **A single fit of 1,000 rows** (a random 2-D mixture, K = 3, VVV): from the click on
   "Fit" to the fit's first snapshot recorded in the window, and to the first paint of
   the 2-D view (its widget or viewport) after it was given a frame of the fit.
@@ -42,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 SWEEP_TARGET_S = 0.5
 FIRST_FRAME_TARGET_S = 0.1
-TIMEOUT_S = 600
+TIMEOUT_S = 120
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -55,16 +58,35 @@ def wait_until(app, condition, timeout: float = TIMEOUT_S) -> None:
         time.sleep(0.001)
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def reaped_children_cpu(pid: int | None) -> float:
-    """CPU seconds of ``pid``'s reaped children (its cutime + cstime), 0 without it."""
+    """CPU seconds of ``pid``'s children: the reaped ones (its cutime + cstime) and
+    the live ones (their own utime + stime: the window keeps its sweep workers), 0
+    without it."""
     if pid is None:
         return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = _stat_fields(pid)
+    if fields is None:
         return 0.0
-    # After the ")": state is field 3 of proc(5), so cutime (16) and cstime (17) are 13, 14.
-    return (int(fields[13]) + int(fields[14])) / CLOCK_TICK
+    # After the ")": state is field 3 of proc(5), so utime (14), stime (15), cutime
+    # (16) and cstime (17) are 11, 12, 13, 14.
+    ticks = int(fields[13]) + int(fields[14])
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            child_fields = _stat_fields(int(child))
+            if child_fields is not None:
+                ticks += int(child_fields[11]) + int(child_fields[12])
+    return ticks / CLOCK_TICK
 
 
 def worker_server_pid() -> int | None:
@@ -109,6 +131,7 @@ def timed_sweep(app, window) -> dict:
     server = worker_server_pid()
     workers_before = reaped_children_cpu(server)
     cpu_before = time.process_time()
+    gui_before = time.thread_time()
     started = time.perf_counter()
     panel.run_button.click()
     wait_until(app, lambda: bool(done))
@@ -118,6 +141,7 @@ def timed_sweep(app, window) -> dict:
     window.plot3d.paint_now()
     painted = time.perf_counter()
     cpu = time.process_time() - cpu_before
+    gui_cpu = time.thread_time() - gui_before
     window.sweepFinished.disconnect(done.append)
     time.sleep(0.3)  # the server reaps its workers on SIGCHLD
     app.processEvents()
@@ -127,6 +151,7 @@ def timed_sweep(app, window) -> dict:
         "finished": finished - started,
         "painted": painted - started,
         "cpu": cpu,
+        "gui_cpu": gui_cpu,
         "workers_cpu": reaped_children_cpu(server) - workers_before,
         "candidates": len(selection.candidates),
         "best": f"{best.covariance_type},{best.n_components}: BIC {best.bic:.2f}",
@@ -200,7 +225,8 @@ def fmt_runs(values: list[float]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3,
+                        help="fits, and sweeps after the first one on the data")
     parser.add_argument("--warm-seconds", type=float, default=10.0,
                         help="time given to the worker server to start before the first sweep")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results_gui_speed.md"))
@@ -219,14 +245,14 @@ def main(argv=None) -> int:
     window = MainWindow()
     window.resize(1400, 900)
     window.show()
-    warm_up()  # as run_gui does once the window is up
+    warm_up(keep=True)  # as run_gui does once the window is up
     wait_until(app, lambda: window.isVisible())
     deadline = time.perf_counter() + args.warm_seconds
     wait_until(app, lambda: time.perf_counter() > deadline)
     with tempfile.TemporaryDirectory() as tmp:
         load_faithful(app, window, Path(tmp))
         sweeps = []
-        for i in range(args.runs):
+        for i in range(args.runs + 1):
             sweeps.append(timed_sweep(app, window))
             print(f"sweep {i + 1}: {sweeps[-1]}", flush=True)
     generate_mixture(app, window, 1000)
@@ -241,10 +267,11 @@ def main(argv=None) -> int:
     def column(runs, key):
         return fmt_runs([r[key] for r in runs])
 
-    verdict_sweep = "met" if statistics.median(r["painted"] for r in sweeps) < SWEEP_TARGET_S \
-        else "MISSED"
-    verdict_fit = "met" if statistics.median(r["2d"] for r in fits) < FIRST_FRAME_TARGET_S \
-        else "MISSED"
+    first, sweeps = sweeps[:1], sweeps[1:]
+
+    def verdict(runs, key, target):
+        return "met" if statistics.median(r[key] for r in runs) < target else "MISSED"
+
     lines = [
         "# In the window: model selection painted, a fit's first frame",
         "",
@@ -258,16 +285,20 @@ def main(argv=None) -> int:
         "the fairer figure** (the X server's CPU is not counted).",
         "",
         "| case | wall to the result | wall to painted | CPU, window's process "
-        "| CPU, worker processes | target | what |",
+        "(its GUI thread) | CPU, worker processes | target | what |",
         "| --- | --- | --- | --- | --- | --- | --- |",
-        f"| Model selection, faithful 272 x 2, K 1-9 x 14, workers warm "
-        f"| {column(sweeps, 'finished')} | {column(sweeps, 'painted')} "
-        f"| {column(sweeps, 'cpu')} | {column(sweeps, 'workers_cpu')} "
-        f"| < {SWEEP_TARGET_S} s: {verdict_sweep} "
-        f"| {sweeps[0]['candidates']} candidates, best {sweeps[0]['best']} |",
+        *(f"| Model selection, faithful 272 x 2, K 1-9 x 14, workers warm: {what} "
+          f"| {column(runs, 'finished')} | {column(runs, 'painted')} "
+          f"| {column(runs, 'cpu')}; GUI thread "
+          f"{statistics.median(r['gui_cpu'] for r in runs):.3f} "
+          f"| {column(runs, 'workers_cpu')} "
+          f"| < {SWEEP_TARGET_S} s: {verdict(runs, 'painted', SWEEP_TARGET_S)} "
+          f"| {runs[0]['candidates']} candidates, best {runs[0]['best']} |"
+          for what, runs in (("the first sweep on the data", first),
+                             ("the next sweeps (tree cached)", sweeps))),
         f"| Fit, 1,000 x 2, K = 3 VVV: first frame (recorded / painted in the 2-D view) "
         f"| {column(fits, 'recorded')} | {column(fits, '2d')} | {column(fits, 'cpu')} | - "
-        f"| < {FIRST_FRAME_TARGET_S} s (2-D): {verdict_fit} "
+        f"| < {FIRST_FRAME_TARGET_S} s (2-D): {verdict(fits, '2d', FIRST_FRAME_TARGET_S)} "
         f"| whole fit {column(fits, 'whole')} s, {fits[0]['frames']} frames |",
     ]
     Path(args.out).write_text("\n".join(lines) + "\n")

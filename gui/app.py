@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QSurfaceFormat
 from PySide6.QtWidgets import QApplication
 
-from engine.selection.pool import warm_up
+from engine.selection.pool import release_workers, warm_up
 from gui.crash import install_crash_handler, reporter
 from gui.window.main_window import MainWindow
 
@@ -66,10 +66,11 @@ def run_gui(path: str | None = None) -> int:
     if path:
         QTimer.singleShot(0, lambda: window.load_csv(path))
     # The sweep's worker server starts once the window is up, off the GUI thread's
-    # way (its own process imports the engine): the first sweep then spreads over
-    # the cores at once, even on small data.
-    QTimer.singleShot(WARM_UP_DELAY_MS, warm_up)
+    # way (its own process imports the engine), and a worker per core with it, kept
+    # between sweeps: a sweep then starts at once, even on small data.
+    QTimer.singleShot(WARM_UP_DELAY_MS, lambda: warm_up(keep=True))
     status = app.exec()
+    release_workers()
     return int(status)
 
 

@@ -13,13 +13,19 @@ data set is neither pickled nor held once per process.
 
 Workers start from the ``forkserver`` (``spawn`` where there is none): they do
 not inherit the parent's threads, locks or Qt state, which a plain ``fork`` of a
-GUI would.  Each candidate is fitted exactly as :func:`engine.selection.sweep.fit_candidate`
-fits it in-process, with the same settings and seed, so the results do not
-depend on where, or in which order, the candidates ran.
+GUI would.  Each sweep starts its own workers and stops them at its end, unless
+the caller keeps a set of workers between sweeps (:func:`keep_workers`, what the
+window does): a sweep then starts in milliseconds instead of ~0.1 s, and the
+workers keep what they cached for the data (the hierarchical tree of every K's
+start), until :func:`release_workers`.  Each candidate is fitted exactly as
+:func:`engine.selection.sweep.fit_candidate` fits it in-process, with the same
+settings and seed, so the results do not depend on where, or in which order,
+the candidates ran.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -28,7 +34,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import replace
 
 import numpy as np
@@ -124,15 +130,118 @@ def _ensure_server_running() -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-def warm_up() -> None:
+def warm_up(keep: bool = False) -> None:
     """Start the worker server now, in the background, so the first sweep need not wait.
 
     Returns at once: the server process imports the engine on its own (on the
     other core) while the caller goes on.  Without a forkserver (spawn only)
-    there is nothing to start ahead.
+    there is nothing to start ahead.  ``keep``: also start the workers that
+    sweeps will share (:func:`keep_workers`).
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         _context()
+        if keep:
+            keep_workers()
+
+
+# --------------------------------------------------------------------------- kept workers
+
+
+class _KeptWorkers:
+    """Worker processes shared by the sweeps of a process, one sweep at a time."""
+
+    def __init__(self, n_processes: int):
+        context = _context()
+        self.n_processes = n_processes
+        self.stop_event = context.Event()
+        self.executor = ProcessPoolExecutor(
+            n_processes, mp_context=context, initializer=_init_kept_worker,
+            initargs=(self.stop_event,),
+        )
+        self.busy = False  # a sweep holds them
+        self.release = False  # shut them down when that sweep ends
+
+    def start(self) -> None:
+        """Fork every worker now (each submit forks one while none is idle)."""
+        for _ in range(self.n_processes):
+            self.executor.submit(os.getpid)
+
+    def shutdown(self) -> None:
+        self.stop_event.set()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+_kept_lock = threading.Lock()
+_kept: _KeptWorkers | None = None
+_keeping = False
+
+
+def keep_workers() -> None:
+    """Keep one worker per core between sweeps, from now until :func:`release_workers`.
+
+    The workers are forked on a background thread (a fork waits for the worker
+    server to finish its imports, ~1 s after it starts), so this returns at once.
+    Without a forkserver, sweeps start their own workers as before.
+    """
+    global _keeping
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    with _kept_lock:
+        _keeping = True
+    threading.Thread(target=_start_kept, name="gmm-keep-workers", daemon=True).start()
+
+
+def _start_kept() -> None:
+    with _kept_lock:
+        if _keeping and _kept is None and available_cores() > 1:
+            _replace_kept(_KeptWorkers(available_cores())).start()
+
+
+def _replace_kept(kept: _KeptWorkers | None) -> _KeptWorkers | None:
+    global _kept
+    _kept = kept
+    return kept
+
+
+def release_workers() -> None:
+    """Stop the kept workers (now, or when the sweep using them ends); sweeps start
+    their own workers again."""
+    global _keeping
+    with _kept_lock:
+        _keeping = False
+        kept = _kept
+        if kept is None:
+            return
+        if kept.busy:
+            kept.release = True
+            return
+        _replace_kept(None)
+    kept.shutdown()
+
+
+def _lease(n_processes: int) -> _KeptWorkers | None:
+    """The kept workers for one sweep, or None (not kept, too few, or in use)."""
+    with _kept_lock:
+        kept = _kept
+        if not _keeping:
+            return None
+        if kept is None and available_cores() > 1:
+            kept = _replace_kept(_KeptWorkers(available_cores()))
+        if kept is None or kept.busy or kept.n_processes < n_processes:
+            return None
+        kept.busy = True
+        kept.stop_event.clear()
+        return kept
+
+
+def _give_back(kept: _KeptWorkers, broken: bool) -> None:
+    with _kept_lock:
+        kept.busy = False
+        drop = broken or kept.release or not _keeping
+        if drop and _kept is kept:
+            _replace_kept(None)
+    if drop:
+        kept.shutdown()
 
 
 # --------------------------------------------------------------------------- worker side
@@ -153,6 +262,26 @@ def _init_worker(data_path: str, settings: FitSettings, data_variance, stop_even
     _WORKER["settings"] = settings
     _WORKER["variance"] = data_variance
     _WORKER["stop"] = stop_event
+
+
+def _init_kept_worker(stop_event) -> None:
+    """As :func:`_init_worker`, for a worker that serves many sweeps (each job names
+    its data and settings)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from threadpoolctl import threadpool_limits
+
+    _WORKER["limits"] = threadpool_limits(limits=1)
+    _WORKER["stop"] = stop_event
+
+
+def _fit_kept_job(job: Job, data_path: str, settings: FitSettings, data_variance):
+    """One candidate on a kept worker: the sweep's data mapped for this job only, so
+    an idle worker holds no copy of a finished sweep's data."""
+    n_components, cov_type = job
+    X = np.asarray(np.load(data_path, mmap_mode="r"))
+    settings = replace(settings, covariance_type=cov_type).validate()
+    with single_threaded():
+        return fit_candidate(X, n_components, settings, data_variance, _WORKER["stop"].is_set)
 
 
 def _fit_job(job: Job):
@@ -191,6 +320,7 @@ def results_as_completed(
     jobs: Sequence,
     n_processes: int,
     should_stop: Callable[[], bool] | None = None,
+    in_flight: set | None = None,
 ) -> Iterator[tuple]:
     """(job, fn(job)) from ``pool`` as each finishes, a few jobs in flight per worker.
 
@@ -198,14 +328,16 @@ def results_as_completed(
     can deadlock the executor's submit against its manager thread (its wake-up
     pipe fills; seen with 999 bootstrap replicates), and a short queue makes a
     stop request prompt.  Ends quietly when a worker dies (BrokenProcessPool):
-    the caller finishes the jobs it did not get.
+    the caller finishes the jobs it did not get.  ``in_flight``, when given, holds
+    the futures submitted and not yet yielded (the caller can wait for them).
 
     Raises
     ------
     SweepCancelled
         When ``should_stop()`` turns true.
     """
-    queue, futures, pending = list(jobs), {}, set()
+    queue, futures = list(jobs), {}
+    pending = set() if in_flight is None else in_flight
     try:
         while queue or pending:
             while queue and len(pending) < 2 * n_processes:
@@ -213,7 +345,8 @@ def results_as_completed(
                 future = pool.submit(fn, job)
                 futures[future] = job
                 pending.add(future)
-            done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+            pending -= done
             for future in done:
                 yield futures[future], future.result()
             if should_stop is not None and should_stop():
@@ -252,9 +385,49 @@ def fit_in_processes(
     SweepCancelled
         From the workers, when ``should_stop()`` turned true during a fit.
     """
+    remaining = list(costliest_first(jobs))
+    kept = _lease(n_processes)
+    if kept is not None:
+        yield from _fit_on_kept(kept, X, remaining, settings, data_variance, n_processes,
+                                should_stop)
+    else:
+        yield from _fit_on_own(X, remaining, settings, data_variance, n_processes, should_stop)
+    # Only reached when a worker died: finish here what the pool did not.
+    for n_components, cov_type in remaining:
+        cov_settings = replace(settings, covariance_type=cov_type).validate()
+        yield fit_candidate(X, n_components, cov_settings, data_variance, should_stop)
+
+
+def _fit_on_kept(kept: _KeptWorkers, X, remaining: list, settings, data_variance,
+                 n_processes: int, should_stop) -> Iterator:
+    """The jobs on the kept workers; ``remaining`` loses each job done."""
+    in_flight: set = set()
+    broken = False
+    with ExitStack() as stack:
+        # On any exit: stop the workers' current fits (they look between EM
+        # iterations) and wait for them, so that the next sweep finds them idle
+        # and its stop flag clear; then the data's file goes, then the lease.
+        stack.callback(lambda: _give_back(kept, broken))
+        data_path = _write_shared_data(X, stack)
+        stack.callback(kept.stop_event.clear)
+        stack.callback(lambda: wait(in_flight))
+        stack.callback(kept.stop_event.set)
+        fit = functools.partial(_fit_kept_job, data_path=data_path, settings=settings,
+                                data_variance=data_variance)
+        results = results_as_completed(kept.executor, fit, list(remaining), n_processes,
+                                       should_stop, in_flight)
+        with closing(results):
+            for job, candidate in results:
+                remaining.remove(job)
+                yield candidate
+        broken = bool(remaining)  # the pool broke: a worker died
+
+
+def _fit_on_own(X, remaining: list, settings, data_variance, n_processes: int,
+                should_stop) -> Iterator:
+    """The jobs on workers started for this sweep alone; ``remaining`` loses each job done."""
     context = _context()
     stop_event = context.Event()
-    remaining = list(costliest_first(jobs))
     with ExitStack() as stack:
         data_path = _write_shared_data(X, stack)
         pool = ProcessPoolExecutor(
@@ -271,7 +444,3 @@ def fit_in_processes(
         ):
             remaining.remove(job)
             yield candidate
-    # Only reached when a worker died: finish here what the pool did not.
-    for n_components, cov_type in remaining:
-        cov_settings = replace(settings, covariance_type=cov_type).validate()
-        yield fit_candidate(X, n_components, cov_settings, data_variance, should_stop)

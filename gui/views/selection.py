@@ -70,7 +70,8 @@ class SelectionView(QWidget):
         self._candidates: dict[tuple[int, str], object] = {}
         self._best: tuple[int, str] | None = None
         self._shown: tuple[int, str] | None = None
-        self._legend_key = None
+        self._legend_entries: list[tuple] = []  # what the legend lists, in order
+        self._expected: list[str] = []  # the running sweep's structures
         self._sign = 1.0
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
@@ -161,8 +162,15 @@ class SelectionView(QWidget):
         self._candidates.clear()
         self._best = None
         self._shown = None
+        self._expected = []
         self.table.clear_rows()
         self._redraw()
+
+    def expect(self, covariance_types) -> None:
+        """The structures a sweep is about to fit: the legend lists them from its start,
+        instead of being rebuilt each time a batch brings a structure not seen yet."""
+        self._expected = list(covariance_types)
+        self._schedule_redraw()
 
     def add_candidate(self, candidate) -> None:
         self.add_candidates([candidate])
@@ -251,7 +259,9 @@ class SelectionView(QWidget):
         worst = (max(finite) if self._sign > 0 else min(finite)) if finite else 0.0
         ceiling = worst + self._sign * 0.05 * spread
 
-        spots, failed_spots, shown_types = [], [], []
+        spots, failed_spots = [], []
+        shown_types = [t for t in self._expected
+                       if t not in by_type and self.group_toggles[_group(t)].isChecked()]
         for cov_type, candidates in by_type.items():
             visible = self.group_toggles[_group(cov_type)].isChecked()
             curve = self._curve(cov_type)
@@ -309,25 +319,31 @@ class SelectionView(QWidget):
 
     def _rebuild_legend(self, cov_types: list[str], any_failed: bool) -> None:
         cov_types = sorted(cov_types, key=lambda t: (_order(t), t))
-        key = (tuple(cov_types), any_failed, self.best_marker.isVisible(),
-               self.shown_marker.isVisible())
-        if key == self._legend_key:
-            return
-        self._legend_key = key
-        self.legend.clear()
+        entries = []
         for t in cov_types:
             colour = structure_color(t)
             # mclust's name alone: fourteen entries with aliases would take the
             # plot's width (the table and the tooltips give the alias).
-            self.legend.add_marker(_mclust_name(t), structure_symbol(t), colour,
-                                   pg.mkPen(colour), line=colour,
-                                   dashed=structure_dashed(t))
+            entries.append((_mclust_name(t), structure_symbol(t), colour, (colour, 1),
+                            dict(line=colour, dashed=structure_dashed(t))))
         if any_failed:
-            self.legend.add_marker("not eligible", "o", None, pg.mkPen(FAILED_HEX, width=1.5))
+            entries.append(("not eligible", "o", None, (FAILED_HEX, 1.5), {}))
         if self.best_marker.isVisible():
-            self.legend.add_marker("best", "star", "#ffd700", pg.mkPen("k"), size=14)
+            entries.append(("best", "star", "#ffd700", ("k", 1), dict(size=14)))
         if self.shown_marker.isVisible():
-            self.legend.add_marker("shown", "o", None, pg.mkPen("k", width=2), size=14)
+            entries.append(("shown", "o", None, ("k", 2), dict(size=14)))
+        old = self._legend_entries
+        if entries == old:
+            return
+        # Entries only added at the end (the best, then the shown model, during a
+        # sweep) are appended; anything else rebuilds the legend (~5 ms an entry).
+        if entries[:len(old)] != old:
+            self.legend.clear()
+            old = []
+        for name, symbol, brush, pen, extra in entries[len(old):]:
+            self.legend.add_marker(name, symbol, brush, pg.mkPen(pen[0], width=pen[1]),
+                                   **extra)
+        self._legend_entries = entries
 
     def _tip(self, x, y, data) -> str:
         candidate = self._candidates.get(tuple(data)) if data is not None else None

@@ -21,9 +21,9 @@ from gui.window.scores import ModelScores
 from gui.window.session import Session
 from gui.worker import SweepWorker
 
-# At most 20 batches of candidates a second reach the view (and the first one
+# At most 10 batches of candidates a second reach the view (and the first one
 # within this time of its arrival).
-BATCH_INTERVAL_MS = 50
+BATCH_INTERVAL_MS = 100
 
 
 class SweepController(QObject):
@@ -72,6 +72,7 @@ class SweepController(QObject):
         session.candidates, session.selection = [], None
         self._pending, self._progress, self._best = [], None, None
         self.view.reset()
+        self.view.expect(request.covariance_types)
         self.view.set_criterion(request.criterion)
         worker = SweepWorker(session.data.whole, request.n_components, request.covariance_types,
                              settings, request.criterion)
@@ -162,6 +163,7 @@ class SweepController(QObject):
     def _ended(self) -> None:
         was_running = self._job is not None
         self._job = None
+        self.view.expect(())  # a cancelled sweep's legend lists only what it fitted
         self.panel.set_running(False)
         if was_running:
             self.runningChanged.emit(False)

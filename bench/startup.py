@@ -69,18 +69,22 @@ main.main([])
 """
 
 
-# Where the window's start-up goes: CPU and wall time of each phase, in one process.
+# Where the window's start-up goes: CPU and wall time of each phase, in one process,
+# importing what ``python main.py`` imports, in that order (scikit-learn, scipy and
+# pandas are not among them: the window imports them when it first needs them).
 PHASES_DRIVER = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
 marks = [("start", time.process_time(), time.perf_counter())]
 def mark(name):
     marks.append((name, time.process_time(), time.perf_counter()))
+import main; mark("import main")
 import numpy; mark("import numpy")
 import PySide6.QtWidgets; mark("import PySide6.QtWidgets")
 import pyqtgraph; mark("import pyqtgraph")
+import OpenGL.GL; mark("import OpenGL.GL")
 import pyqtgraph.opengl; mark("import pyqtgraph.opengl")
-import engine.metrics; mark("import engine.metrics (scikit-learn, scipy.stats, pandas)")
+import engine.selection.sweep; mark("import engine (sweep, em, model)")
 import gui.app; mark("import gui.app (the rest of gui and engine)")
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QMainWindow
@@ -89,7 +93,8 @@ window = gui.app.MainWindow(); mark("MainWindow() (with the demo data)")
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
-            mark("show() to the first paint"); app.removeEventFilter(self)
+            mark("show() to the first paint (the 3-D view's first GL paint included)")
+            app.removeEventFilter(self)
             QTimer.singleShot(0, app.quit)
         return False
 first = FirstPaint(); app.installEventFilter(first)
@@ -97,6 +102,8 @@ window.show()
 app.exec()
 for (_, c0, w0), (name, c1, w1) in zip(marks, marks[1:]):
     print(f"PHASE {c1 - c0:.3f} {w1 - w0:.3f} {name}")
+print("LOADED " + " ".join(sorted(m for m in ("scipy", "sklearn", "pandas", "numba")
+                                  if m in sys.modules)))
 """
 
 
@@ -108,6 +115,9 @@ def window_phases() -> list[tuple[float, float, str]]:
         if line.startswith("PHASE "):
             _, cpu, wall, name = line.split(" ", 3)
             phases.append((float(cpu), float(wall), name))
+        elif line.startswith("LOADED"):
+            loaded = ", ".join(line.split()[1:]) or "none"
+            phases.append((0.0, 0.0, f"LOADED {loaded}"))
     return phases
 
 
@@ -256,8 +266,12 @@ def main(argv=None) -> int:
         "",
         "| phase | CPU s | wall s |",
         "| --- | --- | --- |",
-        *(f"| {name} | {cpu:.3f} | {wall:.3f} |" for cpu, wall, name in phases),
+        *(f"| {name} | {cpu:.3f} | {wall:.3f} |" for cpu, wall, name in phases
+          if not name.startswith("LOADED")),
         f"| total | {sum(p[0] for p in phases):.3f} | {sum(p[1] for p in phases):.3f} |",
+        "",
+        *(f"Of scipy, scikit-learn, pandas and numba, imported by the first paint: "
+          f"{name.split(' ', 1)[1]}." for _, _, name in phases if name.startswith("LOADED")),
     ]
     for command, slowest in imports.items():
         lines += [

@@ -68,8 +68,12 @@ def run_gui(path: str | None = None) -> int:
     # The sweep's worker server starts once the window is up, off the GUI thread's
     # way (its own process imports the engine), and a worker per core with it, kept
     # between sweeps: a sweep then starts at once, even on small data.
-    QTimer.singleShot(WARM_UP_DELAY_MS, lambda: warm_up(keep=True))
+    warm = QTimer(window)
+    warm.setSingleShot(True)
+    warm.timeout.connect(lambda: warm_up(keep=True))
+    warm.start(WARM_UP_DELAY_MS)
     status = app.exec()
+    warm.stop()  # a window closed at once must not start workers after the loop
     release_workers()
     return int(status)
 

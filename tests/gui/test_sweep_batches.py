@@ -153,3 +153,4 @@ def test_the_window_starts_without_scipy():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     np.testing.assert_allclose(1.1774100225154747, np.sqrt(2 * np.log(2)), rtol=1e-15)
+

@@ -60,6 +60,8 @@ MIN_COLD_PARALLEL_VALUES = 60_000
 
 # How often the parent looks at ``should_stop`` while it waits for candidates.
 _POLL_SECONDS = 0.05
+# Jobs submitted ahead per worker process (6 measured no faster on faithful than 2).
+IN_FLIGHT_PER_PROCESS = 2
 
 Job = tuple  # (n_components, covariance_type)
 
@@ -370,7 +372,7 @@ def results_as_completed(
     pending = set() if in_flight is None else in_flight
     try:
         while queue or pending:
-            while queue and len(pending) < 2 * n_processes:
+            while queue and len(pending) < IN_FLIGHT_PER_PROCESS * n_processes:
                 job = queue.pop(0)
                 future = pool.submit(fn, job)
                 futures[future] = job

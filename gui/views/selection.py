@@ -247,6 +247,7 @@ class SelectionView(QWidget):
         return self._sign * number(getattr(candidate, self.criterion(), math.nan))
 
     def _redraw(self) -> None:
+        self._redraw_timer.stop()  # this redraw draws whatever was pending
         name = CRITERIA[max(self.criterion_combo.currentIndex(), 0)][1]
         self.plot.setLabel("left", f"{name} (higher is better, mclust's sign)"
                            if self._sign < 0 else f"{name} (lower is better)")

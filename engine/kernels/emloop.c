@@ -28,7 +28,9 @@
  * which setuptools builds and ships.
  */
 
+#ifndef GMM_EMLOOP_NO_PYTHON /* defined to build the loop alone, e.g. under valgrind */
 #include <Python.h>
+#endif
 
 #include <float.h>
 #include <math.h>
@@ -1096,6 +1098,8 @@ int gmm_em_loop(int64_t n, int64_t d, int64_t K, const double *X, double *weight
 
 /* ------------------------------------------------------------------ the module */
 
+#ifndef GMM_EMLOOP_NO_PYTHON
+
 /* An extension module with nothing in it: setuptools builds and ships this
  * file as engine.kernels._emloop, and engine/kernels/native.py loads the
  * shared library with ctypes (no import, so no Python API in the arithmetic). */
@@ -1107,3 +1111,4 @@ static struct PyModuleDef emloop_module = {
 };
 
 PyMODINIT_FUNC PyInit__emloop(void) { return PyModule_Create(&emloop_module); }
+#endif

@@ -38,6 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 #define GMM_DONE 0
 #define GMM_GAVE_UP 1
 
@@ -433,31 +439,20 @@ static int all_finite(const double *a, int64_t size) {
 
 /* ------------------------------------------------------------------ E-step */
 
-/* One pass over X (n, d): fills resp_sum (K,), first (K, d) and second (K, d, d)
- * (about the current means), the total log-likelihood and sum_i log r_i,argmax.
- * 1 when a covariance is not positive definite or a distance is not finite. */
-static int e_step(Work *work, int64_t n, const double *X, const double *weights,
-                  const double *means, const double *covariances, double *total_out,
-                  double *map_sum_out) {
-    const int64_t d = work->d, K = work->K, dd = d * d;
-    double *inverse = work->inverse, *diff = work->diff, *log_prob = work->log_prob;
+/* The pass over the rows, for E-step below: X (n, d); d is a parameter so that
+ * the copies made for small d (rows_d1 ... rows_d4) have their short loops
+ * unrolled by the compiler (the same operations in the same order: the same
+ * answers as the general copy).  1 when a distance is not finite. */
+static ALWAYS_INLINE int pass_over_rows(Work *work, int64_t n, const double *X,
+                                        const double *means, const int64_t d, double *total_out,
+                                        double *map_sum_out) {
+    const int64_t K = work->K, dd = d * d;
+    const double *inverse = work->inverse, *constant = work->constant;
+    double *diff = work->diff, *log_prob = work->log_prob;
     double *resp_sum = work->resp_sum, *first = work->first, *second = work->second;
-    double *L = work->mat[0];
+    const double floor_value = exp(EXP_FLOOR);
     double total = 0.0, map_sum = 0.0;
     int64_t i, j, k, row, m, a, b;
-    for (k = 0; k < K; k++) {
-        double log_det = 0.0;
-        if (cholesky(covariances + k * dd, L, d))
-            return 1;
-        for (j = 0; j < d; j++)
-            log_det += log(L[j * d + j]);
-        work->log_det[k] = 2.0 * log_det;
-        lower_inverse(L, inverse + k * dd, d);
-        work->constant[k] = log(weights[k]) - 0.5 * work->log_det[k] - 0.5 * (double)d * LOG_2PI;
-    }
-    memset(resp_sum, 0, (size_t)K * sizeof(double));
-    memset(first, 0, (size_t)(K * d) * sizeof(double));
-    memset(second, 0, (size_t)(K * dd) * sizeof(double));
     for (i = 0; i < n; i++) {
         const double *x = X + i * d;
         double top = -INFINITY, norm = 0.0, log_norm;
@@ -475,14 +470,21 @@ static int e_step(Work *work, int64_t n, const double *X, const double *weights,
             }
             if (!isfinite(distance))
                 return 1; /* numpy's path reports this as a singular fit */
-            log_prob[k] = work->constant[k] - 0.5 * distance;
+            log_prob[k] = constant[k] - 0.5 * distance;
             if (log_prob[k] > top)
                 top = log_prob[k];
         }
         for (k = 0; k < K; k++) {
-            double shifted = log_prob[k] - top;
-            /* max(shifted, floor) as Python's max: a NaN stays NaN */
-            log_prob[k] = exp(EXP_FLOOR > shifted ? EXP_FLOOR : shifted);
+            const double shifted = log_prob[k] - top;
+            /* exp(max(shifted, floor)), max as Python's (a NaN stays NaN), without
+             * calling exp where the answer is known: 1 for the top, and the
+             * floor's value for every component beyond it. */
+            if (shifted == 0.0)
+                log_prob[k] = 1.0;
+            else if (EXP_FLOOR > shifted)
+                log_prob[k] = floor_value;
+            else
+                log_prob[k] = exp(shifted);
             norm += log_prob[k];
         }
         log_norm = log(norm);
@@ -501,13 +503,64 @@ static int e_step(Work *work, int64_t n, const double *X, const double *weights,
             }
         }
     }
+    *total_out = total;
+    *map_sum_out = map_sum;
+    return 0;
+}
+
+#define ROWS_FOR(D)                                                                          \
+    static int rows_d##D(Work *work, int64_t n, const double *X, const double *means,        \
+                         double *total, double *map_sum) {                                   \
+        return pass_over_rows(work, n, X, means, D, total, map_sum);                         \
+    }
+ROWS_FOR(1)
+ROWS_FOR(2)
+ROWS_FOR(3)
+ROWS_FOR(4)
+#undef ROWS_FOR
+
+static int rows_any_d(Work *work, int64_t n, const double *X, const double *means,
+                      double *total, double *map_sum) {
+    return pass_over_rows(work, n, X, means, work->d, total, map_sum);
+}
+
+/* One pass over X (n, d): fills resp_sum (K,), first (K, d) and second (K, d, d)
+ * (about the current means), the total log-likelihood and sum_i log r_i,argmax.
+ * 1 when a covariance is not positive definite or a number is not finite. */
+static int e_step(Work *work, int64_t n, const double *X, const double *weights,
+                  const double *means, const double *covariances, double *total_out,
+                  double *map_sum_out) {
+    const int64_t d = work->d, K = work->K, dd = d * d;
+    double *second = work->second, *L = work->mat[0];
+    int64_t j, k, a, b;
+    int failed;
+    for (k = 0; k < K; k++) {
+        double log_det = 0.0;
+        if (cholesky(covariances + k * dd, L, d))
+            return 1;
+        for (j = 0; j < d; j++)
+            log_det += log(L[j * d + j]);
+        work->log_det[k] = 2.0 * log_det;
+        lower_inverse(L, work->inverse + k * dd, d);
+        work->constant[k] = log(weights[k]) - 0.5 * work->log_det[k] - 0.5 * (double)d * LOG_2PI;
+    }
+    memset(work->resp_sum, 0, (size_t)K * sizeof(double));
+    memset(work->first, 0, (size_t)(K * d) * sizeof(double));
+    memset(second, 0, (size_t)(K * dd) * sizeof(double));
+    switch (d) {
+    case 1: failed = rows_d1(work, n, X, means, total_out, map_sum_out); break;
+    case 2: failed = rows_d2(work, n, X, means, total_out, map_sum_out); break;
+    case 3: failed = rows_d3(work, n, X, means, total_out, map_sum_out); break;
+    case 4: failed = rows_d4(work, n, X, means, total_out, map_sum_out); break;
+    default: failed = rows_any_d(work, n, X, means, total_out, map_sum_out);
+    }
+    if (failed)
+        return 1;
     for (k = 0; k < K; k++)
         for (a = 0; a < d; a++)
             for (b = 0; b < a; b++)
                 second[k * dd + b * d + a] = second[k * dd + a * d + b];
-    *total_out = total;
-    *map_sum_out = map_sum;
-    return isfinite(total) ? 0 : 1;
+    return isfinite(*total_out) ? 0 : 1;
 }
 
 /* ------------------------------------------------------------------ diagonal cores */

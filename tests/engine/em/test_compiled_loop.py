@@ -6,6 +6,11 @@ from the same start; they may differ by rounding only, so they take the same
 number of iterations to the same parameters.
 """
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -62,8 +67,10 @@ def _run_loop(kernels, X, start, tol, max_iter, reg):
 
 def _call(kernels, X, weights, means, covariances, code, tol, max_iter, reg):
     """``kernels.em_loop``; numba's raises where C returns GAVE_UP (as em_to_end takes it)."""
-    args = (np.ascontiguousarray(X, dtype=float), *(np.array(a, dtype=float) for a in (
-        weights, means, covariances)))
+    args = (
+        np.ascontiguousarray(X, dtype=float),
+        *(np.array(a, dtype=float) for a in (weights, means, covariances)),
+    )
     try:
         return kernels.em_loop(*args, code, float(tol), int(max_iter), float(reg))
     except (np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError):
@@ -116,6 +123,35 @@ def test_the_c_loop_is_built_and_loads():
     assert outcome == native.DONE and converged and iteration > 1
     assert weights.sum() == pytest.approx(1.0)
     assert means.shape == (3, 2) and covariances.shape == (3, 2, 2)
+
+
+def test_a_sweep_on_the_c_loop_never_loads_or_compiles_numba(tmp_path):
+    """A sweep with the C loop built must not import numba nor start its compilation
+    in the background (47 s of CPU): a fresh process, numba's cache empty."""
+    if not native.available():
+        pytest.fail("the C loop is not built (see test_the_c_loop_is_built_and_loads)")
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from engine import select\n"
+        "from engine.em import compiled_loop\n"
+        "from engine.kernels import native\n"
+        "X = np.random.default_rng(0).normal(size=(200, 2))\n"
+        "X[:100] += 3\n"
+        "result = select(X, range(1, 6), ['VVV', 'EEE', 'VVE', 'EII'])\n"
+        "print(len(result.candidates), 'numba' in sys.modules,\n"
+        "      compiled_loop._warm_up_started, native._library is not None)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    env = dict(os.environ, PYTHONPATH=str(root), NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    env.pop(compiled_loop.DISABLE_VARIABLE, None)
+    env.pop(compiled_loop.NO_NATIVE_VARIABLE, None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["20", "False", "False", "True"]
+    assert not (tmp_path / "numba").exists()
 
 
 def test_the_two_loops_share_their_codes():

@@ -66,15 +66,15 @@ CACHE_DIR = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
 _COMPILED_MAX_VALUES = 16_384
 _ITERATIVE_MAX_VALUES = 45_000
 _ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
-# The same for the C loop, whose E-step is scalar too (libm's exp) but ~25 %
-# cheaper than numba's: per EM iteration, CPU, load ~5.5 on 2 cores, C / numpy:
-# VVV 10,000 values 0.18 / 0.27 ms, 25,000 0.45 / 0.40; VEE, VEV, VEI 25,000
-# 0.45 / 0.48-0.64, 45,000 0.97 / 0.85-0.88; EVE, VVE (an MM inner loop per
-# M-step) 60,000 0.84-0.90 / 1.14-1.21, 90,000 1.49 / 1.42-2.56, 120,000
-# 2.0 / 1.7-2.1 (bench/compiled_crossover.py).
-_NATIVE_MAX_VALUES = 20_000
-_NATIVE_INNER_LOOP_MAX_VALUES = 30_000  # VEI, VEE, VEV
-_NATIVE_MM_MAX_VALUES = 80_000  # EVE, VVE
+# The same for the C loop, whose E-step is scalar too (libm's exp) but ~40 %
+# cheaper than numba's: per EM iteration, CPU, load ~2.5 on 2 cores, C / numpy:
+# VVV, EEE 25,000 values 0.33 / 0.39-0.45 ms, 45,000 0.74 / 0.63-0.66; VEI,
+# VEE, VEV 45,000 0.74-0.87 / 0.84-3.2, 60,000 0.69 / 0.65-0.85, 90,000
+# 1.1-1.2 / 0.82-0.88; EVE, VVE (an MM inner loop per M-step) 90,000 1.2 /
+# 1.5-2.5, 120,000 1.6 / 1.4-1.9 (bench/compiled_crossover.py).
+_NATIVE_MAX_VALUES = 32_000
+_NATIVE_INNER_LOOP_MAX_VALUES = 60_000  # VEI, VEE, VEV
+_NATIVE_MM_MAX_VALUES = 100_000  # EVE, VVE
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
 

@@ -112,7 +112,12 @@ def test_the_c_loop_is_built_and_loads():
     """`make test` installs with a C compiler: a broken build must fail here, not skip."""
     assert native.library_path() is not None, (
         "engine/kernels/_emloop is not built: `pip install -e .` compiles emloop.c "
-        "(setuptools >= 74.1, a C compiler); see its output"
+        "(setuptools >= 74.1, a C compiler; see its output). A checkout that shares "
+        "another's venv builds it in place: python -c \"from setuptools import "
+        "Distribution, Extension; d = Distribution({'ext_modules': [Extension("
+        "'engine.kernels._emloop', ['engine/kernels/emloop.c'], extra_compile_args="
+        "['-O3', '-std=c99'])]}); c = d.get_command_obj('build_ext'); c.inplace = True; "
+        "d.run_command('build_ext')\""
     )
     assert native.available(), f"{native.library_path()} does not load with ctypes"
     X = _mixture_data(2)

@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
         print("numba is not installed")
         return 1
     if not native.available():
-        print("the C loop is not built (engine/kernels/_emloop: pip install -e .)")
+        print("the C loop is not built (engine.kernels._native: pip install -e .)")
         return 1
     kernels = compiled_kernels()
     rng = np.random.default_rng(0)

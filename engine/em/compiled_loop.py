@@ -43,13 +43,15 @@ import numpy as np
 
 from engine.em.loop import Snapshot, em_steps, max_iter_event, run_to_end
 from engine.em.rows import ChunkedRows
+from engine.kernels import clib
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 # Set to 1 to run every fit on the numpy path (for comparisons and debugging).
 DISABLE_VARIABLE = "GMM_STUDIO_NO_COMPILED"
-# Set to 1 to leave the C loop out: numba's loop, as on an install without a C
-# compiler (for comparisons).
-NO_NATIVE_VARIABLE = "GMM_STUDIO_NO_NATIVE"
+# Set to 1 to leave the C kernels out (engine.kernels.clib): EM on numba's loop,
+# as on an install without a C compiler (for comparisons).  Read at every fit
+# here (clib reads it once, when it loads the library).
+NO_NATIVE_VARIABLE = clib.DISABLE_VARIABLE
 # numba's own variable; where unset, the user's cache folder, so that an
 # installation in a read-only folder still caches.
 CACHE_DIR = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(

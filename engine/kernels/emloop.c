@@ -23,14 +23,10 @@
  * the numpy path's to rounding.
  *
  * Arrays are C-ordered float64: X (n, d), weights (K,), means (K, d),
- * covariances (K, d, d).  Loaded by engine/kernels/native.py through ctypes;
- * PyInit__emloop exists only so that the file is a valid extension module,
- * which setuptools builds and ships.
+ * covariances (K, d, d).  Part of the shared library engine.kernels._native
+ * (native_module.c), called through ctypes by engine/kernels/native.py; no
+ * Python in here, so the file also builds alone (under valgrind, say).
  */
-
-#ifndef GMM_EMLOOP_NO_PYTHON /* defined to build the loop alone, e.g. under valgrind */
-#include <Python.h>
-#endif
 
 #include <float.h>
 #include <math.h>
@@ -1148,20 +1144,3 @@ int gmm_em_loop(int64_t n, int64_t d, int64_t K, const double *X, double *weight
     *last_change_out = last_change;
     return outcome;
 }
-
-/* ------------------------------------------------------------------ the module */
-
-#ifndef GMM_EMLOOP_NO_PYTHON
-
-/* An extension module with nothing in it: setuptools builds and ships this
- * file as engine.kernels._emloop, and engine/kernels/native.py loads the
- * shared library with ctypes (no import, so no Python API in the arithmetic). */
-static struct PyModuleDef emloop_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "_emloop",
-    .m_doc = "EM on small data as one C call; loaded by engine.kernels.native through ctypes.",
-    .m_size = -1,
-};
-
-PyMODINIT_FUNC PyInit__emloop(void) { return PyModule_Create(&emloop_module); }
-#endif

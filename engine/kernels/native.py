@@ -1,11 +1,11 @@
-"""EM on small data as one call of the C loop (``emloop.c``), loaded with ctypes.
+"""EM on small data as one call of the C loop (``emloop.c``), through ctypes.
 
-The same loop as :mod:`engine.kernels.compiled` (numba), in plain C, built at
-install time as the extension module ``engine.kernels._emloop`` (optional: an
-install without a C compiler has none, and :func:`available` says so).  Its
-shared library is loaded with ctypes, not imported, and numba is never
-touched: loading costs about a millisecond, where numba's cached machine code
-costs a process ~0.5 s before its first fit.
+The same loop as :mod:`engine.kernels.compiled` (numba), in plain C, part of
+the project's shared library (:mod:`engine.kernels.clib`, built at install
+time; optional: an install without a C compiler has none, and
+:func:`available` says so).  numba is never touched: loading the library costs
+about a millisecond, where numba's cached machine code costs a process ~0.5 s
+before its first fit.
 
 ctypes releases the GIL for the length of the call, so other Python threads
 (the window's GUI thread, a sweep's cancel check) run while a candidate fits.
@@ -18,11 +18,10 @@ caller (:mod:`engine.em.compiled_loop`) treats both modules alike.
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 
 import numpy as np
 
-MODULE = "engine.kernels._emloop"
+from engine.kernels import clib
 
 # Structure codes: the index in this tuple (as compiled.CODES and emloop.c's enum).
 CODES = (
@@ -35,7 +34,7 @@ _ALIASES = {"E": "EII", "V": "VII"}
 DONE = 0
 GAVE_UP = 1
 
-_library = None
+_function = None
 _tried = False
 
 
@@ -44,43 +43,28 @@ def structure_code(name: str) -> int:
     return CODES.index(_ALIASES.get(name, name))
 
 
-def library_path() -> str | None:
-    """Where the built extension is, or None where it was not built."""
-    try:
-        spec = importlib.util.find_spec(MODULE)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or spec.origin is None or not spec.has_location:
-        return None
-    return spec.origin
-
-
 def _load():
-    global _library, _tried
+    """gmm_em_loop with its signature set, or None (no library, or hidden)."""
+    global _function, _tried
     if not _tried:
         _tried = True
-        path = library_path()
-        if path is not None:
-            try:
-                library = ctypes.CDLL(path)
-                function = library.gmm_em_loop
-            except (OSError, AttributeError):
-                return None
-            double_p = ctypes.POINTER(ctypes.c_double)
-            function.restype = ctypes.c_int
-            function.argtypes = [
+        double_p = ctypes.POINTER(ctypes.c_double)
+        _function = clib.function(
+            "gmm_em_loop",
+            ctypes.c_int,
+            [
                 ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,  # n, d, K
                 double_p, double_p, double_p, double_p,  # X, weights, means, covariances
                 ctypes.c_int, ctypes.c_double, ctypes.c_int64, ctypes.c_double,
                 ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int),
                 double_p, double_p, double_p,  # total, map_sum, last_change
-            ]  # fmt: skip
-            _library = function
-    return _library
+            ],
+        )  # fmt: skip
+    return _function
 
 
 def available() -> bool:
-    """Whether the C loop is built and loads on this installation."""
+    """Whether the C loop is built and loads (and ``GMM_STUDIO_NO_NATIVE`` does not hide it)."""
     return _load() is not None
 
 
@@ -111,7 +95,7 @@ def em_loop(X, weights, means, covariances, code, tol, max_iter, reg):
     """
     function = _load()
     if function is None:
-        raise RuntimeError(f"{MODULE} is not built (no C compiler at install time?)")
+        raise RuntimeError(f"{clib.MODULE} is not built (no C compiler at install time?)")
     X = np.ascontiguousarray(X, dtype=np.float64)
     n, d = X.shape
     # New C-ordered copies: the loop writes its parameters into them.

@@ -18,7 +18,7 @@ from engine.em import compiled_loop
 from engine.em.compiled_loop import compiled_ready, em_to_end
 from engine.em.fitting import _start, absolute_settings
 from engine.em.loop import FitSettings, em_steps, run_to_end
-from engine.kernels import native
+from engine.kernels import clib, native
 from engine.model.covariance.structures import MULTIVARIATE, structure_of
 from engine.model.mixture import Mixture
 
@@ -34,6 +34,7 @@ def kernels(request, monkeypatch):
         return native
     if compiled_loop.compiled_kernels() is None:
         pytest.skip("numba is not installed")
+    native.available()  # clib loads the library once: not while the variable hides it
     monkeypatch.setenv(compiled_loop.NO_NATIVE_VARIABLE, "1")
     assert compiled_loop.native_kernels() is None
     return compiled_loop.compiled_kernels()
@@ -110,16 +111,16 @@ def test_the_loop_is_compiled_for_the_tests():
 
 def test_the_c_loop_is_built_and_loads():
     """`make test` installs with a C compiler: a broken build must fail here, not skip."""
-    assert native.library_path() is not None, (
-        "engine/kernels/_emloop is not built: `pip install -e .` compiles emloop.c "
-        "(setuptools >= 74.1, a C compiler; see its output). A checkout that shares "
-        "another's venv builds it in place: python -c \"from setuptools import "
-        "Distribution, Extension; d = Distribution({'ext_modules': [Extension("
-        "'engine.kernels._emloop', ['engine/kernels/emloop.c'], extra_compile_args="
-        "['-O3', '-std=c99'])]}); c = d.get_command_obj('build_ext'); c.inplace = True; "
-        "d.run_command('build_ext')\""
+    assert clib.library_path() is not None, (
+        "engine/kernels/_native is not built: `pip install -e .` compiles it (setuptools "
+        ">= 74.1, a C compiler; see its output). A checkout that shares another's venv "
+        "builds it in place: python -c \"from setuptools import Distribution, Extension; "
+        "d = Distribution({'ext_modules': [Extension('engine.kernels._native', ['engine/"
+        "kernels/native_module.c', 'engine/kernels/hc.c', 'engine/kernels/emloop.c'], "
+        "extra_compile_args=['-O3', '-std=c99'])]}); c = d.get_command_obj('build_ext'); "
+        "c.inplace = True; d.run_command('build_ext')\""
     )
-    assert native.available(), f"{native.library_path()} does not load with ctypes"
+    assert native.available(), f"{clib.library_path()} has no gmm_em_loop, or does not load"
     X = _mixture_data(2)
     start, settings = _start_of(X, "VVV", 3)
     outcome, weights, means, covariances, iteration, converged, *_ = _run_loop(
@@ -145,7 +146,7 @@ def test_a_sweep_on_the_c_loop_never_loads_or_compiles_numba(tmp_path):
         "X[:100] += 3\n"
         "result = select(X, range(1, 6), ['VVV', 'EEE', 'VVE', 'EII'])\n"
         "print(len(result.candidates), 'numba' in sys.modules,\n"
-        "      compiled_loop._warm_up_started, native._library is not None)\n"
+        "      compiled_loop._warm_up_started, native._function is not None)\n"
     )
     root = Path(__file__).resolve().parents[3]
     env = dict(os.environ, PYTHONPATH=str(root), NUMBA_CACHE_DIR=str(tmp_path / "numba"))

@@ -53,8 +53,8 @@ static const double EXP_FLOOR = -708.0;           /* engine.kernels.direct */
 static const double INNER_TOL = 1e-8;             /* engine.model.msteps.DEFAULT_TOL */
 static const int INNER_MAX_ITER = 100;
 static const int JACOBI_MAX_SWEEPS = 100;
-/* A singular value of the polar step's F below this fraction of the largest is
- * taken as nought (its column of U is then completed, see polar_factor). */
+/* A singular value of the polar step's F below this fraction of |F| (Frobenius)
+ * is taken as nought (its column of U is then completed, see polar_factor). */
 static const double POLAR_NULL = 1e-8;
 #define LOG_2PI 1.8378770664093453 /* log(2 pi), as numpy's float64 */
 
@@ -335,23 +335,33 @@ static void complete_column(double *U, int64_t j, const double *hint, double *ca
 
 /* The polar factor U V^T of F = U S V^T (d, d), by a one-sided Jacobi SVD:
  * rotations V from the right make the columns of G = F V orthogonal, then
- * U = G S^-1.  A singular value that is nought (a column of F nought: every
+ * U = G S^-1.  V (d, d) comes in as the rotation to start from (orthogonal:
+ * the identity, or the last call's V for a nearby F, which leaves a sweep or
+ * two to do) and goes out as F's right singular vectors.  A singular value that is nought (a column of F nought: every
  * component's largest 1 / b at the same axis, common in EVE / VVE's second
  * step) leaves one column of U to complete as the unit vector orthogonal to
  * the others, which is unique up to its sign, as in numpy's SVD; the final
  * covariances do not depend on that sign.  1 when two or more are nought (the
- * factor is not unique) or the rotations do not converge.  out (d, d); G, V
+ * factor is not unique) or the rotations do not converge.  out (d, d); G
  * (d, d), s (d,) and column (d,) scratch. */
 static int polar_factor(const double *F, double *out, double *G, double *V, double *s,
                         double *column, int64_t d) {
     int64_t p, q, i, j, null = -1;
     int sweep, n_null = 0;
-    double largest = 0.0;
-    memcpy(G, F, (size_t)(d * d) * sizeof(double));
-    for (i = 0; i < d * d; i++)
-        V[i] = 0.0;
-    for (i = 0; i < d; i++)
-        V[i * d + i] = 1.0;
+    double null_level = 0.0;
+    for (i = 0; i < d; i++) {
+        for (j = 0; j < d; j++) {
+            double v = 0.0;
+            for (p = 0; p < d; p++)
+                v += F[i * d + p] * V[p * d + j];
+            G[i * d + j] = v;
+            null_level += F[i * d + j] * F[i * d + j];
+        }
+    }
+    /* A column whose squared norm is below this (a fraction of |F|^2, which the
+     * rotations keep) is nought: it takes part in no rotation (rounding alone
+     * could keep it from ever looking orthogonal) and is completed at the end. */
+    null_level *= POLAR_NULL * POLAR_NULL;
     for (sweep = 0;; sweep++) {
         int rotated = 0;
         for (p = 0; p < d; p++) {
@@ -365,7 +375,10 @@ static int polar_factor(const double *F, double *out, double *G, double *V, doub
                 }
                 if (!isfinite(alpha) || !isfinite(beta) || !isfinite(gamma))
                     return 1;
-                if (fabs(gamma) <= DBL_EPSILON * sqrt(alpha * beta) || gamma == 0.0)
+                /* Orthogonal to rounding: a dot product of d terms is computed
+                 * only to ~d eps of |g_p| |g_q| (asking for eps can cycle). */
+                if (fabs(gamma) <= (double)d * DBL_EPSILON * sqrt(alpha * beta) || gamma == 0.0
+                    || alpha <= null_level || beta <= null_level)
                     continue;
                 rotated = 1;
                 zeta = (beta - alpha) / (2.0 * gamma);
@@ -394,12 +407,8 @@ static int polar_factor(const double *F, double *out, double *G, double *V, doub
         double norm = 0.0;
         for (i = 0; i < d; i++)
             norm += G[i * d + j] * G[i * d + j];
-        s[j] = sqrt(norm);
-        if (s[j] > largest)
-            largest = s[j];
-    }
-    for (j = 0; j < d; j++) {
-        if (s[j] > POLAR_NULL * largest) {
+        if (norm > null_level) {
+            s[j] = sqrt(norm);
             for (i = 0; i < d; i++)
                 G[i * d + j] /= s[j];
         } else {
@@ -436,7 +445,7 @@ static int all_finite(const double *a, int64_t size) {
 /* ------------------------------------------------------------------ E-step */
 
 /* The pass over the rows, for E-step below: X (n, d); d is a parameter so that
- * the copies made for small d (rows_d1 ... rows_d4) have their short loops
+ * the copies made for small d (rows_d1 ... rows_d6) have their short loops
  * unrolled by the compiler (the same operations in the same order: the same
  * answers as the general copy).  1 when a distance is not finite. */
 static ALWAYS_INLINE int pass_over_rows(Work *work, int64_t n, const double *X,
@@ -513,6 +522,8 @@ ROWS_FOR(1)
 ROWS_FOR(2)
 ROWS_FOR(3)
 ROWS_FOR(4)
+ROWS_FOR(5)
+ROWS_FOR(6)
 #undef ROWS_FOR
 
 static int rows_any_d(Work *work, int64_t n, const double *X, const double *means,
@@ -548,6 +559,8 @@ static int e_step(Work *work, int64_t n, const double *X, const double *weights,
     case 2: failed = rows_d2(work, n, X, means, total_out, map_sum_out); break;
     case 3: failed = rows_d3(work, n, X, means, total_out, map_sum_out); break;
     case 4: failed = rows_d4(work, n, X, means, total_out, map_sum_out); break;
+    case 5: failed = rows_d5(work, n, X, means, total_out, map_sum_out); break;
+    case 6: failed = rows_d6(work, n, X, means, total_out, map_sum_out); break;
     default: failed = rows_any_d(work, n, X, means, total_out, map_sum_out);
     }
     if (failed)
@@ -839,6 +852,12 @@ static int shared_orientation(Work *work, int code, const double *w, const doubl
     }
     if (symmetric_eigen(combined, values, axes, scratch, d))
         return 1;
+    /* The two polar steps' right rotations, each kept for the next inner
+     * iteration's (nearby) F: V1 in V, V2 where `combined` was. */
+    for (i = 0; i < dd; i++)
+        V[i] = combined[i] = 0.0;
+    for (i = 0; i < d; i++)
+        V[i * d + i] = combined[i * d + i] = 1.0;
     for (k = 0; k < K; k++) {
         if (symmetric_eigen(w + k * dd, values, vecs, scratch, d))
             return 1;
@@ -877,7 +896,7 @@ static int shared_orientation(Work *work, int code, const double *w, const doubl
                     f[a * d + j] +=
                         product_entry(w + k * dd, axes, a, j, d) * (largest - m[k * d + j]);
         }
-        if (!all_finite(f, dd) || polar_factor(f, axes, G, V, s_values, values, d))
+        if (!all_finite(f, dd) || polar_factor(f, axes, G, combined, s_values, values, d))
             return 1;
         axes_scatter(w, axes, c, K, d);
         DIAGONAL_CORE(c);

@@ -337,3 +337,28 @@ def test_rows_with_a_nan_give_up(kernels):
         covariance_type="VVV",
     )
     assert _run_loop(kernels, X, start, 1e-6, 50, 1e-6)[0] == kernels.GAVE_UP
+
+
+def test_the_c_loop_finishes_shared_orientations_in_six_dimensions():
+    """EVE and VVE's polar steps on overlapping 6-feature mixtures: the C loop's
+    one-sided Jacobi once asked for orthogonality to eps, which rounding can
+    forbid, and gave up on 5 of these 32 candidates (and banknote's VVE,9)."""
+    from engine.data.datasets import make_random_mixture
+
+    if not native.available():
+        pytest.fail("the C loop is not built (see test_the_c_loop_is_built_and_loads)")
+    for seed in (0, 3):
+        X = make_random_mixture(200, 6, 3, separation=1.0, seed=seed).X
+        for name in ("EVE", "VVE"):
+            for n_components in range(2, 10):
+                start, settings = _start_of(X, name, n_components)
+                outcome = _run_loop(
+                    native, X, start, settings.tol, settings.max_iter, settings.reg_covar
+                )[0]
+                assert outcome == native.DONE, (seed, name, n_components)
+    X = make_random_mixture(200, 6, 3, separation=1.0, seed=0).X
+    for name, n_components in (("EVE", 4), ("VVE", 4), ("EVE", 6)):
+        start, settings = _start_of(X, name, n_components)
+        assert _loop_against_numpy(
+            native, X, start, settings.tol, settings.max_iter, settings.reg_covar
+        ) == native.DONE

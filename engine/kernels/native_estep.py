@@ -31,7 +31,7 @@ __all__ = ["MAX_FEATURES", "available", "exp_nonpositive", "native_pass"]
 
 # Up to this many features the C pass is used (above it the numpy pass's matrix
 # products, BLAS's kernels, are as fast; measured in bench/big_data.py).
-MAX_FEATURES = 8
+MAX_FEATURES = 10
 
 # Rows per range of a pass: ranges are what the two threads take in turn.
 _RANGE_ROWS = 32768
@@ -59,6 +59,7 @@ def _library():
                 _p, _i64, _i64, _i64, _i64, ctypes.c_int,
                 _p, _p, _p, _p, _p, _p, _p, _p, _i64, _p, _p,
             ]
+            library.gmm_estep_max_features.restype = ctypes.c_int
             library.gmm_exp_nonpositive.restype = None
             library.gmm_exp_nonpositive.argtypes = [_p, _p, _i64]
             return library

@@ -101,6 +101,16 @@ def _hierarchical_tree(X: np.ndarray) -> Tree:
     return tree
 
 
+def build_shared_start(X: np.ndarray, method: str) -> None:
+    """Build now what every K of a sweep shares (the hierarchical tree), so that
+    worker processes forked afterwards inherit it instead of each building it.
+
+    X : ndarray of shape (n, d), float64
+    """
+    if method == "hierarchical" and X.ndim == 2 and X.shape[1] > 1 and X.shape[0] > 1:
+        _hierarchical_tree(X)
+
+
 def _quantile_labels(x: np.ndarray, n_components: int) -> np.ndarray:
     """Classes between the K-quantiles of x (n,): mclust's start for one feature (qclass).
 

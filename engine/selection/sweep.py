@@ -25,7 +25,7 @@ from engine.selection.candidate import (
     check_criterion,
     fit_candidate,
 )
-from engine.selection.pool import fit_in_processes, sweep_processes
+from engine.selection.pool import fit_in_processes, forks_workers, sweep_processes
 from engine.selection.screening import refine_contenders
 
 # The sweep's start, measured (bench/real_data.py and the README): mclust's
@@ -133,6 +133,8 @@ def select_iter(
     if n_processes is None:
         n_processes = sweep_processes(X.shape[0], X.shape[1], len(jobs))
     if n_processes > 1:
+        if forks_workers():
+            _load_before_forking(X, settings)
         fits = fit_in_processes(X, jobs, settings, data_variance, n_processes, should_stop)
     else:
         fits = _fit_in_turn(X, jobs, settings, data_variance, should_stop)
@@ -163,6 +165,17 @@ def _select_chunked(rows, n_components, covariance_types, settings, should_stop,
         yield from refined
     except SweepCancelled:
         return
+
+
+def _load_before_forking(X: np.ndarray, settings: FitSettings) -> None:
+    """Load once here what each forked worker would otherwise load for itself:
+    the compiled EM loop and the start every K shares.  X : ndarray of shape (n, d)."""
+    from engine.em.compiled_loop import load_if_ready
+    from engine.em.starts import build_shared_start
+
+    if settings.compiled:
+        load_if_ready()
+    build_shared_start(X, settings.init)
 
 
 def _fit_in_turn(X, jobs, settings, data_variance, should_stop) -> Iterator[Candidate]:

@@ -160,3 +160,60 @@ def test_subset_beyond_max_rows():
     assert adjusted_rand(truth, labels) == pytest.approx(1.0)
     again = hierarchical_tree(X, max_rows=150, rng=3)
     assert np.array_equal(again.labels(7), tree.labels(7))
+
+
+# The merge loop in C (engine/kernels/hc.c) against the numpy loop
+
+
+def test_the_c_merge_loop_is_built():
+    """make test installs with a C compiler: a broken build must fail here, not fall back."""
+    from engine.kernels import clib
+
+    assert clib.library_path() is not None
+    assert clib.function("gmm_hc_merges", None, []) is not None
+
+
+def _both_loops(Z, model, leaf=None):
+    from engine.em.hierarchical import _merge_loop_in_c, _merge_loop_in_numpy
+
+    leaf = np.arange(Z.shape[0]) if leaf is None else leaf
+    L = int(leaf.max()) + 1
+    in_c = _merge_loop_in_c(_Clusters(Z, leaf, L, model), L)
+    in_numpy = _merge_loop_in_numpy(_Clusters(Z, leaf, L, model), L)
+    assert in_c is not None
+    return (np.asarray(in_c[0]), np.asarray(in_c[1])), (
+        np.asarray(in_numpy[0]).reshape(-1, 2),
+        np.asarray(in_numpy[1]),
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["blobs-3d", "faithful-like", "integer-grid", "six-features", "one-feature", "duplicates"],
+)
+@pytest.mark.parametrize("model", ["VVV", "EII"])
+def test_c_and_numpy_merge_loops_build_the_same_tree(case, model):
+    rng = np.random.default_rng(11)
+    leaf = None
+    if case == "blobs-3d":
+        Z = blobs(n_per=60, seed=2)[0]
+    elif case == "faithful-like":  # two elongated, correlated groups, values on a grid
+        a = rng.multivariate_normal([2.0, 55.0], [[0.07, 0.5], [0.5, 34.0]], 100)
+        b = rng.multivariate_normal([4.3, 80.0], [[0.17, 0.9], [0.9, 34.0]], 170)
+        Z = np.round(np.vstack([a, b]), 1)
+    elif case == "integer-grid":  # many costs tied to the last bits: the same tree still
+        Z = rng.integers(0, 6, size=(80, 2)).astype(float)
+    elif case == "six-features":
+        Z = rng.normal(size=(150, 6)) + np.repeat(rng.normal(scale=4, size=(3, 6)), 50, axis=0)
+    elif case == "one-feature":
+        Z, model = rng.normal(size=(90, 1)), "V"
+    else:  # identical rows start as one leaf with a zero scatter
+        X = rng.normal(size=(50, 3))[rng.integers(0, 50, size=90)]
+        _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+        rank = np.empty(first.shape[0], dtype=np.intp)
+        rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
+        Z, leaf = X, rank[inverse.reshape(-1)]
+    Z = transform_data(Z, "SVD") if Z.shape[1] > 1 else Z
+    (c_merges, c_costs), (np_merges, np_costs) = _both_loops(Z, model, leaf)
+    assert c_merges.tolist() == np_merges.tolist()
+    np.testing.assert_allclose(c_costs, np_costs, rtol=1e-12, atol=1e-12)

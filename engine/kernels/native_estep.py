@@ -7,7 +7,8 @@ rows: no (K, n) temporaries, no features, no BLAS.  Its exp is its own
 vectorised one (the pass's floor is the exp of every row-component).  It is an
 optional compiled extension: where it was not built (no compiler at install)
 :func:`available` is False and the numpy pass of :mod:`engine.kernels.estep`
-runs instead, with the same answers to ~1e-15.
+runs instead, with the same answers to ~1e-15 (``GMM_STUDIO_NO_NATIVE=1`` hides it,
+as it hides :mod:`engine.kernels.clib`'s library).
 
 The library is loaded with ctypes, which releases the GIL during the call, so
 a pass of many rows runs as fixed ranges of rows taken by two threads
@@ -21,10 +22,12 @@ import ctypes
 import functools
 import importlib.machinery
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
 
+from engine.kernels.clib import DISABLE_VARIABLE
 from engine.kernels.threads import max_threads, run_on_threads
 
 __all__ = ["MAX_FEATURES", "available", "exp_nonpositive", "native_pass"]
@@ -45,7 +48,9 @@ _i64 = ctypes.c_int64
 
 @functools.lru_cache(maxsize=1)
 def _library():
-    """The compiled kernel, or None where it was not built."""
+    """The compiled kernel, or None where it was not built (or ``GMM_STUDIO_NO_NATIVE=1``)."""
+    if os.environ.get(DISABLE_VARIABLE, "") not in ("", "0"):
+        return None
     here = Path(__file__).resolve().parent
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         path = here / f"_estep{suffix}"

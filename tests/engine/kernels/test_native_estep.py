@@ -195,3 +195,39 @@ def test_em_with_the_c_pass_never_lowers_the_log_likelihood(name):
     steps = np.diff(lls)
     assert np.all(steps >= -1e-12 * np.abs(lls[1:])), (name, steps.min())
     assert lls[-1] > lls[0]
+
+
+# --------------------------------------------------------------------------- without the kernel
+
+
+def test_without_the_kernel_the_numpy_pass_gives_the_same_answers(tmp_path):
+    """GMM_STUDIO_NO_NATIVE=1 hides the library, as a machine without a compiler has none."""
+    import os
+    import subprocess
+    import sys
+
+    n, d, K = 30_000, 3, 4
+    X = make_random_mixture(n, d, K, seed=8).X
+    start = initial_mixture(X, K, "VVV", "kmeans", 1e-6, 0)
+    np.save(tmp_path / "X.npy", X)
+    np.savez(tmp_path / "start.npz", weights=start.weights, means=start.means,
+             covariances=start.covariances)
+    code = (
+        "import sys, numpy as np\n"
+        "from engine.kernels import native_estep\n"
+        "from engine.em.steps import e_step_pass\n"
+        "from engine.model.mixture import Mixture\n"
+        "assert not native_estep.available()\n"
+        f"X = np.load(r'{tmp_path / 'X.npy'}')\n"
+        f"s = np.load(r'{tmp_path / 'start.npz'}')\n"
+        "m = Mixture(s['weights'], s['means'], s['covariances'], 'VVV')\n"
+        "r = e_step_pass(X, m)\n"
+        "print(repr(r.total_log_likelihood), repr(float(r.stats.second.sum())))\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    env = dict(os.environ, GMM_STUDIO_NO_NATIVE="1", PYTHONPATH=root)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=root, check=True).stdout.split()
+    ours = e_step_pass(X, start)
+    assert ours.total_log_likelihood == pytest.approx(float(out[0]), rel=LL_RTOL)
+    assert float(ours.stats.second.sum()) == pytest.approx(float(out[1]), rel=STATS_RTOL)

@@ -16,6 +16,8 @@ import numpy as np
 
 from engine.kernels import estep as kernels
 from engine.kernels.direct import DIRECT_MAX_VALUES, direct_pass
+from engine.kernels.native_estep import handles as native_handles
+from engine.kernels.native_estep import native_pass
 from engine.kernels.plan import make_plan
 from engine.kernels.threads import blas_single_thread
 from engine.model.covariance import (
@@ -73,12 +75,23 @@ def e_step_pass(
         display_rows = np.empty(0, dtype=np.intp)
     layout = mixture.structure.layout
     log_weights = np.log(mixture.weights)
-    if X.shape[0] * mixture.n_components <= DIRECT_MAX_VALUES:
+    small = X.shape[0] * mixture.n_components <= DIRECT_MAX_VALUES
+    native = None
+    if not small and native_handles(layout, X.shape[1]):
+        native = native_pass(
+            X, mixture.means, mixture.precisions_cholesky, log_weights, layout, display_rows
+        )
+        # A NaN or an infinity: the numpy pass below redoes it and raises as it always has.
+        if not np.isfinite(native[0]) or not all(np.isfinite(a).all() for a in native[2:5]):
+            native = None
+    if small:
         total, map_log_resp, resp_sum, first, second, display_labels, display_confidence = (
             direct_pass(
                 X, mixture.means, mixture.precisions_cholesky, log_weights, layout, display_rows
             )
         )
+    elif native is not None:
+        total, map_log_resp, resp_sum, first, second, display_labels, display_confidence = native
     else:
         display_labels = np.empty(display_rows.shape[0], dtype=np.int16)
         display_confidence = np.empty(display_rows.shape[0], dtype=np.float32)

@@ -13,6 +13,15 @@ an estimate from m rows; its standard error is ``2 n sd(log p_c - log p_best) /
 sqrt(m)``.  A candidate within ``CONTENDER_SE`` standard errors of the best is
 refined; the others stay in the table with status ``screened``, their criteria
 extrapolated, and the reason.  The best of the refined is chosen as always.
+
+In-memory data of many rows (from ``SCREEN_FROM_ROWS``) are swept the same way
+(:func:`screened_sweep`): a sweep's cost is its EM iterations, most of them spent
+by candidates that cannot win (overfitted ones crawl to max_iter), and on a
+sample of ``SCREEN_SAMPLE_ROWS`` rows each iteration is a fraction of one on all
+rows.  The screening fits stop after ``SCREEN_MAX_ITER`` iterations: a fit
+stopped early has a lower log-likelihood than its optimum, so it can only look
+worse than it is, and the contenders are refined to the full tolerance on all
+the rows.
 """
 
 from __future__ import annotations
@@ -23,13 +32,30 @@ from dataclasses import replace
 import numpy as np
 
 from engine.em.loop import FitSettings
-from engine.em.rows import ChunkedRows
+from engine.em.rows import ChunkedRows, MappedRows
 from engine.selection.candidate import Candidate, fit_candidate
 
-__all__ = ["CONTENDER_SE", "extrapolated_score", "refine_contenders"]
+__all__ = [
+    "CONTENDER_SE",
+    "SCREEN_FROM_ROWS",
+    "extrapolated_score",
+    "refine_contenders",
+    "screened_sweep",
+]
 
 # Standard errors of the sampling within which a screened candidate may still win.
 CONTENDER_SE = 3.0
+
+# In-memory data from this many rows are screened on a sample of SCREEN_SAMPLE_ROWS,
+# each screening fit stopped after SCREEN_MAX_ITER iterations.  Measured (K 1-10 x
+# VII, VVI, EEE, VVV on 1e5 rows, one process): 2.1 s against 18.6 s for every
+# candidate on all rows, the same choice (K=5 full); on three harder mixtures
+# (separation 1.2-2, d = 2-3) the same choices as all rows, BIC within 1e-6.
+# Smaller samples screened out fewer candidates (10,000 rows: 6 refined, 3.7-4.3 s);
+# 50 iterations were faster still (1.1 s) but judge slow fits too early.
+SCREEN_FROM_ROWS = 50_000
+SCREEN_SAMPLE_ROWS = 20_000
+SCREEN_MAX_ITER = 100
 
 
 def extrapolated_score(candidate: Candidate, criterion: str, n_samples: int, n_sample: int):
@@ -96,7 +122,7 @@ def _screened_only(c: Candidate, why, criterion, n_samples, m) -> Candidate:
 
 
 def refine_contenders(
-    rows: ChunkedRows,
+    rows: ChunkedRows | np.ndarray,
     sample: np.ndarray,
     screened: Sequence[Candidate],
     settings: FitSettings,
@@ -116,7 +142,7 @@ def refine_contenders(
     for c in screened:
         if id(c) not in chosen:
             yield _screened_only(c, behind.get(id(c)), criterion, n_samples, m)
-    data_variance = rows.summary().variance
+    data_variance = rows.var(axis=0) if isinstance(rows, np.ndarray) else rows.summary().variance
     for c in screened:
         if id(c) in chosen:
             cov_settings = replace(settings, covariance_type=c.covariance_type).validate()
@@ -128,3 +154,33 @@ def refine_contenders(
                 rows, c.n_components, cov_settings, data_variance, should_stop,
                 start=c.mixture, sample=sample, on_snapshot=report,
             )
+
+
+def screened_sweep(
+    X: np.ndarray,
+    n_components: Sequence[int],
+    covariance_types: Sequence[str],
+    settings: FitSettings,
+    should_stop: Callable[[], bool] | None,
+    n_processes: int | None,
+    criterion: str,
+    sweep: Callable[..., Iterator[Candidate]],
+    on_iteration: Callable | None = None,
+) -> Iterator[Candidate]:
+    """The sweep of in-memory X (n, d) of many rows: the grid on a seeded sample, the
+    contenders refined on all the rows.
+
+    ``sweep(sample, n_components, covariance_types, settings, should_stop,
+    n_processes)`` is the in-memory sweep (:func:`engine.selection.sweep.select_iter`)
+    the sample goes through.  Yields as :func:`refine_contenders`.
+    """
+    sample = MappedRows(X).sample(SCREEN_SAMPLE_ROWS, settings.random_state)
+    screening = replace(settings, max_iter=min(settings.max_iter, SCREEN_MAX_ITER))
+    screened = list(
+        sweep(sample, n_components, covariance_types, screening, should_stop, n_processes)
+    )
+    if should_stop is not None and should_stop():
+        return
+    yield from refine_contenders(
+        X, sample, screened, settings, criterion, should_stop, on_iteration
+    )

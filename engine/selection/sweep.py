@@ -26,7 +26,7 @@ from engine.selection.candidate import (
     fit_candidate,
 )
 from engine.selection.pool import fit_in_processes, forks_workers, sweep_processes
-from engine.selection.screening import refine_contenders
+from engine.selection.screening import SCREEN_FROM_ROWS, refine_contenders, screened_sweep
 
 # The sweep's start, measured (bench/real_data.py and the README): mclust's
 # hierarchical tree, one start per candidate, reached mclust's BIC or a better
@@ -120,6 +120,17 @@ def select_iter(
         return
     X = as_float_matrix(X)
     settings = sweep_settings(settings).validate()
+    if X.shape[0] >= SCREEN_FROM_ROWS:  # many rows: the grid on a sample, contenders on all
+        check_sweep_data(X, n_components=sorted({int(k) for k in n_components}))
+        refined = screened_sweep(
+            X, n_components, covariance_types, settings, should_stop, n_processes,
+            check_criterion(criterion), select_iter, on_iteration,
+        )
+        try:
+            yield from refined
+        except SweepCancelled:
+            return
+        return
     n_candidates = len(set(covariance_types)) * len(set(n_components))
     settings = replace(settings, compiled=n_candidates >= COMPILED_MIN_CANDIDATES)
     ks = sorted({int(k) for k in n_components})

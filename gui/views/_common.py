@@ -64,6 +64,7 @@ class SideLegend:
         self.legend: pg.LegendItem | None = None
         self._entries: list = []  # (sample, name): the legend keeps no reference of its own
         self._columns = 1
+        self._reserved = 0  # entries to lay the columns out for (see reserve)
         self._rebuild()
         self.box.sigResized.connect(lambda *_: self._fit_columns())
 
@@ -99,6 +100,12 @@ class SideLegend:
     def columns(self) -> int:
         return self._columns
 
+    def reserve(self, n_entries: int) -> None:
+        """Lay the columns out for ``n_entries`` from now on, however many are shown:
+        a legend that grows entry by entry (a sweep's) then never reflows, which
+        rebuilds every entry (~5 ms each)."""
+        self._reserved = int(n_entries)
+
     def _fit_columns(self) -> None:
         n = len(self._entries)
         available = self.box.height() - 2 * LEGEND_MARGIN
@@ -107,6 +114,7 @@ class SideLegend:
         rows = -(-n // self._columns)
         row_height = self.legend.height() / max(rows, 1)
         per_column = max(int(available // max(row_height, 1.0)), 1)
+        n = max(n, self._reserved)
         columns = min(-(-n // per_column), n)
         if columns != self._columns:
             self._columns = columns

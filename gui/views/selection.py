@@ -170,6 +170,10 @@ class SelectionView(QWidget):
         """The structures a sweep is about to fit: the legend lists them from its start,
         instead of being rebuilt each time a batch brings a structure not seen yet."""
         self._expected = list(covariance_types)
+        # Its structures, "not eligible", "best" and "shown": the columns are laid out
+        # for them all at once (and stay so after the sweep, when it names none).
+        if self._expected:
+            self.legend.reserve(len(self._expected) + 3)
         self._schedule_redraw()
 
     def add_candidate(self, candidate) -> None:

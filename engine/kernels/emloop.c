@@ -19,8 +19,8 @@
  * LAPACK's eigh) and a one-sided Jacobi SVD for the polar factor are written
  * here, for any d.  Work arrays are allocated once per call and freed on every
  * exit.  Build without -ffast-math and without contraction into fused
- * multiply-adds (-std=c99 turns GCC's contraction off): the answers must equal
- * the numpy path's to rounding.
+ * multiply-adds (-ffp-contract=off): the answers must equal the numpy path's to
+ * rounding.
  *
  * Arrays are C-ordered float64: X (n, d), weights (K,), means (K, d),
  * covariances (K, d, d).  Part of the shared library engine.kernels._native
@@ -91,7 +91,7 @@ static int work_alloc(Work *work, int64_t d, int64_t K) {
     size_t total = 0;
     double *p;
     int i;
-    total += 5 * (size_t)K + 2 * Kd + 3 * Kdd; /* E-step */
+    total += 4 * (size_t)K + 2 * Kd + 2 * Kdd; /* E-step */
     total += (size_t)K + 4 * Kdd;              /* safe, scatter, out, w, vectors */
     total += 5 * Kd + 2 * (size_t)K + 5 * (size_t)d + 8 * dd;
     work->d = d;
@@ -1032,7 +1032,7 @@ static int m_step_covariances(Work *work, int code, const double *n, double reg,
         {
             double *omega = work->kd[0], *bd = work->kd[1], *previous_shape = work->kd[2];
             double *vectors = work->vectors, *scratch = work->mat[0], *prev = work->mat[1];
-            double *unused = work->mat[2];
+            double *discarded = work->mat[2]; /* eigvalsh: the vectors are not used */
             for (k = 0; k < K; k++)
                 if (symmetric_eigen(w + k * dd, omega + k * d, vectors + k * dd, scratch, d))
                     return 1;
@@ -1042,7 +1042,7 @@ static int m_step_covariances(Work *work, int code, const double *n, double reg,
                 for (k = 0; k < K; k++) {
                     memcpy(prev, previous + k * dd, (size_t)dd * sizeof(double));
                     symmetrise(prev, d);
-                    if (symmetric_eigen(prev, previous_shape + k * d, unused, scratch, d))
+                    if (symmetric_eigen(prev, previous_shape + k * d, discarded, scratch, d))
                         return 1;
                 }
                 vei(work, omega, n, previous_shape, bd);

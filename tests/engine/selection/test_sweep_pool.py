@@ -130,14 +130,14 @@ def test_small_sweeps_spread_only_once_the_worker_server_runs():
     assert result.returncode == 0, result.stderr
 
 
-def test_a_process_without_qt_forks_its_workers_and_spreads_small_sweeps_at_once():
+def test_a_process_without_qt_forks_its_workers_from_a_thousand_rows():
     code = (
         "import os\n"
         "from engine.selection import pool as p\n"
         "cores = min(36, len(os.sched_getaffinity(0)))\n"
         "assert p.forks_workers()\n"
-        "assert p.sweep_processes(150, 4, 36) == cores, 'forked: iris spreads'\n"
-        "assert p.sweep_processes(10, 4, 36) == 1, 'tiny: stays here'\n"
+        "assert p.sweep_processes(1000, 2, 36) == cores, 'forked: 1,000 x 2 spreads'\n"
+        "assert p.sweep_processes(150, 4, 36) == 1, 'iris: quicker here than its queues'\n"
     )
     result = _run_python(code)
     assert result.returncode == 0, result.stderr

@@ -3,10 +3,12 @@
 For each data set, both programs read the same features-only CSV and run the
 whole grid, K = 1..9 x every structure (mclust's fourteen), from a cold process:
 
-* ours: ``python main.py fit DATA.csv -k 1-9 --covariance all`` (the compiled
-  EM loop when its machine code is cached; run ``python -m engine.em.compiled_loop``
-  once first), and the same with ``GMM_STUDIO_NO_COMPILED=1`` (the numpy path,
-  the speed before the compiled loop) for the record;
+* ours: ``python main.py fit DATA.csv -k 1-9 --covariance all`` (the C EM loop,
+  engine/kernels/native.py, built by ``pip install -e .``), the same with
+  ``GMM_STUDIO_NO_NATIVE=1`` (numba's loop, as on an install without a C
+  compiler; its machine code must be cached: run ``python -m
+  engine.em.compiled_loop`` once first) and with ``GMM_STUDIO_NO_COMPILED=1``
+  (the numpy path, the speed before the compiled loops) for the record;
 * mclust: ``Rscript`` reading the CSV and running ``mclustBIC(X, G = 1:9)``
   (R's start and ``library(mclust)`` included).
 
@@ -15,7 +17,7 @@ columns dropped, written by R as there) and random mixtures of 1,000 and 5,000
 rows (``engine.data.datasets.make_random_mixture``, 2-6 features).
 
 Each program runs ``--runs`` times (the numpy path ``--numpy-runs`` times: it is
-slow), interleaved (mclust, ours, ours-numpy, mclust, ...), and the table gives the
+slow), interleaved (mclust, ours, ours-numba, ours-numpy, mclust, ...), and the table gives the
 median wall time and the median CPU time (user + sys of the child and whatever
 it waited for, from ``os.wait4``).  The machine is shared, so the wall time
 depends on the others' load; the CPU time is the fairer figure.  It also gives
@@ -146,11 +148,19 @@ def run_mclust(csv: Path, script: Path) -> dict:
     return result
 
 
-def run_ours(csv: Path, compiled: bool) -> dict:
+# Our three paths: the C loop, numba's loop, the numpy path (engine/em/compiled_loop.py).
+PATH_VARIABLES = {
+    "ours": {},
+    "numba": {"GMM_STUDIO_NO_NATIVE": "1"},
+    "numpy": {"GMM_STUDIO_NO_COMPILED": "1"},
+}
+
+
+def run_ours(csv: Path, path: str = "ours") -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("GMM_STUDIO_NO_COMPILED", None)
-    if not compiled:
-        env["GMM_STUDIO_NO_COMPILED"] = "1"
+    for variable in ("GMM_STUDIO_NO_COMPILED", "GMM_STUDIO_NO_NATIVE"):
+        env.pop(variable, None)
+    env.update(PATH_VARIABLES[path])
     command = [sys.executable, str(ROOT / "main.py"), "fit", str(csv), "-k", f"1-{G_MAX}"]
     result = timed_run(command + ["--covariance", "all", "--label-column", ""], env=env)
     match = CHOSEN.search(result["stdout"])
@@ -169,12 +179,13 @@ def run_ours(csv: Path, compiled: bool) -> dict:
 
 def measure(csv: Path, runs: int, numpy_runs: int, r_script: Path) -> dict:
     """Interleaved runs of the three programs on one CSV."""
-    results: dict[str, list[dict]] = {"mclust": [], "ours": [], "numpy": []}
+    results: dict[str, list[dict]] = {"mclust": [], "ours": [], "numba": [], "numpy": []}
     for i in range(runs):
         results["mclust"].append(run_mclust(csv, r_script))
-        results["ours"].append(run_ours(csv, compiled=True))
+        results["ours"].append(run_ours(csv, "ours"))
+        results["numba"].append(run_ours(csv, "numba"))
         if i < numpy_runs:
-            results["numpy"].append(run_ours(csv, compiled=False))
+            results["numpy"].append(run_ours(csv, "numpy"))
     return results
 
 
@@ -196,28 +207,32 @@ def at(grid: dict, key) -> str:
 
 def table_rows(name: str, shape: tuple[int, int], results: dict) -> tuple[str, str]:
     mclust, ours, numpy_ = results["mclust"], results["ours"], results["numpy"]
+    numba = results["numba"]
     timing = (
         f"| {name} | {shape[0]} x {shape[1]} "
         f"| {median(mclust, 'wall'):.2f} / {median(mclust, 'cpu'):.2f} "
         f"| {median(ours, 'wall'):.2f} / {median(ours, 'cpu'):.2f} "
         f"| {median(ours, 'cpu') / median(mclust, 'cpu'):.2f} "
+        f"| {median(numba, 'wall'):.2f} / {median(numba, 'cpu'):.2f} "
         + (
             f"| {median(numpy_, 'wall'):.2f} / {median(numpy_, 'cpu'):.2f} "
             if numpy_
             else "| not run "
         )
-        + f"| {len(mclust)} / {len(ours)} / {len(numpy_)} |"
+        + f"| {len(mclust)} / {len(ours)} / {len(numba)} / {len(numpy_)} |"
     )
     m, o = mclust[0], ours[0]
     same_numpy = "not run"
     if numpy_:
         n = numpy_[0]
         same_numpy = "same" if n["pick"] == o["pick"] else f"other: {fmt_pick(n)}"
+    nb = numba[0]
+    same_numba = "same" if nb["pick"] == o["pick"] else f"other: {fmt_pick(nb)}"
     choice = (
         f"| {name} | {fmt_pick(m)} | {fmt_pick(o)} "
         f"| {'same' if m['pick'] == o['pick'] else 'other'} "
         f"| {at(o['grid'], m['pick'])} | {at(m['grid'], o['pick'])} "
-        f"| {o.get('ok', 0)} / {len(m['grid'])} | {same_numpy} |"
+        f"| {o.get('ok', 0)} / {len(m['grid'])} | {same_numba} | {same_numpy} |"
     )
     return timing, choice
 
@@ -253,21 +268,25 @@ def render(header: list[str], version: str, timing_rows: list[str], choice_rows:
         "The machine's two cores are shared with other engineers running tests, so wall "
         "times depend on their load (see the load averages): **the CPU time (user + sys "
         "of the whole process) is the fairer figure**. Medians of the runs counted in the "
-        "last column (interleaved: mclust, ours, ours on the numpy path, mclust, ...).",
+        "last column (interleaved: mclust, ours, ours on numba's loop, ours on the numpy "
+        "path, mclust, ...). 'ours' is the default: the C loop (engine/kernels/native.py).",
         "",
-        "| data | n x d | mclust wall / CPU s | ours wall / CPU s | ours / mclust CPU "
-        "| ours, numpy path (GMM_STUDIO_NO_COMPILED=1) wall / CPU s | runs |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| data | n x d | mclust wall / CPU s | ours (C loop) wall / CPU s | ours / mclust CPU "
+        "| ours, numba's loop (GMM_STUDIO_NO_NATIVE=1) wall / CPU s "
+        "| ours, numpy path (GMM_STUDIO_NO_COMPILED=1) wall / CPU s "
+        "| runs: mclust / C / numba / numpy |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
         *timing_rows,
         "",
         "The models chosen: BIC in scikit-learn's sign (lower is better; mclust prints the "
         "negative); 'ours at mclust's' is our BIC for mclust's choice, 'mclust's at ours' "
-        "mclust's BIC for ours (NA: mclust gave no value there); the last column compares "
-        "the numpy path's choice with the compiled one's.",
+        "mclust's BIC for ours (NA: mclust gave no value there); the last two columns "
+        "compare numba's and the numpy path's choices with the C loop's.",
         "",
         "| data | mclust's choice: BIC | ours: BIC | same? | ours at mclust's "
-        "| mclust's at ours | candidates: ours 'ok' / mclust's not NA | numpy path's choice |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| mclust's at ours | candidates: ours 'ok' / mclust's not NA | numba's choice "
+        "| numpy path's choice |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *choice_rows,
     ]
     return "\n".join(lines) + "\n"
@@ -287,10 +306,15 @@ def main(argv=None) -> int:
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
     from engine.em.compiled_loop import compiled_ready
+    from engine.kernels import native
 
+    if not native.available():
+        print("the C loop is not built: pip install -e . (with a C compiler)")
+        return 1
     header = [
         f"machine: {machine()}",
-        f"Python {platform.python_version()}; compiled loop cached: {compiled_ready()}",
+        f"Python {platform.python_version()}; the C loop built: {native.available()}; "
+        f"numba's loop cached: {compiled_ready()}",
         f"load average (1 / 5 / 15 min) before: {load()}",
     ]
     print("\n".join(header), flush=True)

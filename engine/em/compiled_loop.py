@@ -1,17 +1,27 @@
 """EM to the end in one compiled call when the data are small (model selection).
 
 :func:`em_to_end` gives the last :class:`~engine.em.loop.Snapshot` that
-:func:`~engine.em.loop.em_steps` would give, by the compiled loop of
-:mod:`engine.kernels.compiled` when it can (numba installed, its machine code
-cached, data small) and by ``em_steps`` otherwise, or when the compiled loop
-gives up (an emptied component, a singular covariance): the numpy path then
-handles the case and words it.
+:func:`~engine.em.loop.em_steps` would give, by one call of a compiled loop
+when it can and the data are small, and by ``em_steps`` otherwise, or when the
+compiled loop gives up (an emptied component, a singular covariance): the
+numpy path then handles the case and words it.
 
-Compiling the loop takes 20 - 60 s, once per machine and version; the machine
-code is cached on disk (``CACHE_DIR``).  A fit never waits for that: until the
-cache is ready, fits take the numpy path and one background process, started
-by the first fit that would have used the compiled loop, compiles and caches
+Which loop, first that applies:
+
+1. the C loop (:mod:`engine.kernels.native`, built at install time): loads in
+   about a millisecond, needs no warm-up;
+2. numba's loop (:mod:`engine.kernels.compiled`) where the C loop is not built
+   (an install without a C compiler) or ``GMM_STUDIO_NO_NATIVE=1``;
+3. the numpy path.
+
+``GMM_STUDIO_NO_COMPILED=1`` turns both compiled loops off.
+
+Compiling numba's loop takes 20 - 60 s, once per machine and version; the
+machine code is cached on disk (``CACHE_DIR``).  A fit never waits for that:
+until the cache is ready, fits take the numpy path and one background process,
+started by the first fit that would have used numba's loop, compiles and caches
 it (``python -m engine.em.compiled_loop`` does the same in the foreground).
+Where the C loop serves, numba is neither imported nor compiled.
 
 numba is imported on first use, not with the engine: it costs ~0.4 s, which
 commands that fit no sweep (``--help``, one model, the window's start) should
@@ -33,10 +43,15 @@ import numpy as np
 
 from engine.em.loop import Snapshot, em_steps, max_iter_event, run_to_end
 from engine.em.rows import ChunkedRows
+from engine.kernels import clib
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
 
 # Set to 1 to run every fit on the numpy path (for comparisons and debugging).
 DISABLE_VARIABLE = "GMM_STUDIO_NO_COMPILED"
+# Set to 1 to leave the C kernels out (engine.kernels.clib): EM on numba's loop,
+# as on an install without a C compiler (for comparisons).  Read at every fit
+# here (clib reads it once, when it loads the library).
+NO_NATIVE_VARIABLE = clib.DISABLE_VARIABLE
 # numba's own variable; where unset, the user's cache folder, so that an
 # installation in a read-only folder still caches.
 CACHE_DIR = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
@@ -53,6 +68,15 @@ CACHE_DIR = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
 _COMPILED_MAX_VALUES = 16_384
 _ITERATIVE_MAX_VALUES = 45_000
 _ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
+# The same for the C loop, whose E-step is scalar too (libm's exp) but ~40 %
+# cheaper than numba's: per EM iteration, CPU, load ~2.5 on 2 cores, C / numpy:
+# VVV, EEE 25,000 values 0.33 / 0.39-0.45 ms, 45,000 0.74 / 0.63-0.66; VEI,
+# VEE, VEV 45,000 0.74-0.87 / 0.84-3.2, 60,000 0.69 / 0.65-0.85, 90,000
+# 1.1-1.2 / 0.82-0.88; EVE, VVE (an MM inner loop per M-step) 90,000 1.2 /
+# 1.5-2.5, 120,000 1.6 / 1.4-1.9 (bench/compiled_crossover.py).
+_NATIVE_MAX_VALUES = 32_000
+_NATIVE_INNER_LOOP_MAX_VALUES = 60_000  # VEI, VEE, VEV
+_NATIVE_MM_MAX_VALUES = 100_000  # EVE, VVE
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
 
@@ -85,7 +109,19 @@ def compiled_kernels():
 
 
 def _disabled() -> bool:
-    return os.environ.get(DISABLE_VARIABLE, "") not in ("", "0")
+    return _set(DISABLE_VARIABLE)
+
+
+def _set(variable: str) -> bool:
+    return os.environ.get(variable, "") not in ("", "0")
+
+
+def native_kernels():
+    """The C loop (:mod:`engine.kernels.native`), or None where it is not built or is off."""
+    if _disabled() or _set(NO_NATIVE_VARIABLE):
+        return None
+    native = importlib.import_module("engine.kernels.native")
+    return native if native.available() else None
 
 
 def _ready_marker() -> str | None:
@@ -136,11 +172,14 @@ def warm_up() -> bool:
 
 
 def load_if_ready() -> None:
-    """Load the cached machine code now (~0.5 s) if it is cached; never compiles.
+    """Load the compiled loop now if it needs no compilation: the C loop (~1 ms)
+    where it is built, else numba's cached machine code (~0.5 s) if it is cached.
 
     The sweep's worker server calls this once, so that every worker it forks
     starts with the loop loaded instead of each loading it for itself.
     """
+    if native_kernels() is not None:
+        return  # loaded by native_kernels(); numba is not needed
     if compiled_ready() and (kernels := compiled_kernels()) is not None:
         _run_tiny_fit(kernels)
 
@@ -203,17 +242,26 @@ def em_to_end(
     watch : wraps the numpy path's snapshot stream (a sweep's cancel check runs
         between its iterations); the compiled call has no iterations to watch
         and takes milliseconds.
-    compiled : whether to use the compiled loop where it is cached and pays
+    compiled : whether to use a compiled loop where it is ready and pays
         (False: always the numpy path; see ``FitSettings.compiled``).
     """
     compiled = compiled and not isinstance(X, ChunkedRows)  # rows not in memory: numpy
-    if compiled and X.shape[0] * start.n_components <= _compiled_max_values(start.structure.name):
-        if not compiled_ready():
-            start_background_warm_up()
-        elif (kernels := compiled_kernels()) is not None:
-            snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
-            if snapshot is not None:
-                return snapshot
+    if compiled:
+        values = X.shape[0] * start.n_components
+        name = start.structure.name
+        if (native := native_kernels()) is not None:
+            # numba is then never loaded: the numpy path takes what C does not.
+            if values <= _native_max_values(name):
+                snapshot = _compiled_to_end(native, X, start, tol, max_iter, reg_covar)
+                if snapshot is not None:
+                    return snapshot
+        elif values <= _compiled_max_values(name):
+            if not compiled_ready():
+                start_background_warm_up()
+            elif (kernels := compiled_kernels()) is not None:
+                snapshot = _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar)
+                if snapshot is not None:
+                    return snapshot
     snapshots = em_steps(X, start, tol, max_iter, reg_covar, chunk_size)
     return run_to_end(snapshots if watch is None else watch(snapshots))
 
@@ -222,7 +270,16 @@ def _compiled_max_values(structure: str) -> int:
     return _ITERATIVE_MAX_VALUES if structure in _ITERATIVE else _COMPILED_MAX_VALUES
 
 
+def _native_max_values(structure: str) -> int:
+    if structure in ("EVE", "VVE"):
+        return _NATIVE_MM_MAX_VALUES
+    if structure in _ITERATIVE:
+        return _NATIVE_INNER_LOOP_MAX_VALUES
+    return _NATIVE_MAX_VALUES
+
+
 def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:
+    """One call of ``kernels.em_loop`` (the C or numba module) as a Snapshot; None: gave up."""
     # Writable C-ordered float64 copies: numba compiles (and caches) one machine
     # code per argument type, and read-only or strided arrays are other types.
     def plain(a):

@@ -68,15 +68,13 @@ CACHE_DIR = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
 _COMPILED_MAX_VALUES = 16_384
 _ITERATIVE_MAX_VALUES = 45_000
 _ITERATIVE = frozenset({"VEI", "VEE", "EVE", "VVE", "VEV"})
-# The same for the C loop, whose E-step is scalar too (libm's exp) but ~40 %
-# cheaper than numba's: per EM iteration, CPU, load ~2.5 on 2 cores, C / numpy:
-# VVV, EEE 25,000 values 0.33 / 0.39-0.45 ms, 45,000 0.74 / 0.63-0.66; VEI,
-# VEE, VEV 45,000 0.74-0.87 / 0.84-3.2, 60,000 0.69 / 0.65-0.85, 90,000
-# 1.1-1.2 / 0.82-0.88; EVE, VVE (an MM inner loop per M-step) 90,000 1.2 /
-# 1.5-2.5, 120,000 1.6 / 1.4-1.9 (bench/compiled_crossover.py).
-_NATIVE_MAX_VALUES = 32_000
-_NATIVE_INNER_LOOP_MAX_VALUES = 60_000  # VEI, VEE, VEV
-_NATIVE_MM_MAX_VALUES = 100_000  # EVE, VVE
+# The C loop's E-step is estep.c's vectorised pass (up to 10 features): it beats
+# the numpy path at every size measured, one thread against the numpy path's
+# two: per EM iteration, CPU, load ~6 on 2 cores, C / numpy: VVV 1,500 values
+# 0.008 / 0.17 ms, 25,000 0.09 / 0.39, 120,000 0.42 / 0.63, 360,000 1.09 / 1.42;
+# VVE 120,000 0.43 / 1.03 (bench/compiled_crossover.py).  Past this size a
+# single fit is better on the numpy path's two threads.
+_NATIVE_MAX_VALUES = 400_000
 # A background compilation older than this is taken to have died.
 _WARM_UP_TIMEOUT_S = 600
 
@@ -248,14 +246,13 @@ def em_to_end(
     compiled = compiled and not isinstance(X, ChunkedRows)  # rows not in memory: numpy
     if compiled:
         values = X.shape[0] * start.n_components
-        name = start.structure.name
         if (native := native_kernels()) is not None:
             # numba is then never loaded: the numpy path takes what C does not.
-            if values <= _native_max_values(name):
+            if values <= _NATIVE_MAX_VALUES:
                 snapshot = _compiled_to_end(native, X, start, tol, max_iter, reg_covar)
                 if snapshot is not None:
                     return snapshot
-        elif values <= _compiled_max_values(name):
+        elif values <= _compiled_max_values(start.structure.name):
             if not compiled_ready():
                 start_background_warm_up()
             elif (kernels := compiled_kernels()) is not None:
@@ -268,14 +265,6 @@ def em_to_end(
 
 def _compiled_max_values(structure: str) -> int:
     return _ITERATIVE_MAX_VALUES if structure in _ITERATIVE else _COMPILED_MAX_VALUES
-
-
-def _native_max_values(structure: str) -> int:
-    if structure in ("EVE", "VVE"):
-        return _NATIVE_MM_MAX_VALUES
-    if structure in _ITERATIVE:
-        return _NATIVE_INNER_LOOP_MAX_VALUES
-    return _NATIVE_MAX_VALUES
 
 
 def _compiled_to_end(kernels, X, start, tol, max_iter, reg_covar) -> Snapshot | None:

@@ -21,12 +21,11 @@ initial covariances are those of the initial clusters.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from engine.em.hierarchical import Tree, hierarchical_tree
 from engine.em.kmeans import kmeans, kmeans_plusplus
+from engine.em.per_data import once_per_data
 from engine.em.steps import m_step
 from engine.model.covariance import SufficientStatistics, scatter_about, structure_of
 from engine.model.mixture import DEFAULT_CHUNK_SIZE, Mixture
@@ -64,7 +63,9 @@ def _subsample(X: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.nda
 
 
 def _count_distinct_rows(X: np.ndarray, at_least: int) -> int:
-    return np.unique(X, axis=0).shape[0] if X.shape[0] < 10 * at_least + 10_000 else at_least
+    if X.shape[0] >= 10 * at_least + 10_000:
+        return at_least  # more rows than any K needs: not worth sorting them
+    return once_per_data("distinct rows", X, lambda X: np.unique(X, axis=0).shape[0])
 
 
 def check_enough_points(X: np.ndarray, n_components: int) -> None:
@@ -82,23 +83,10 @@ def check_enough_points(X: np.ndarray, n_components: int) -> None:
             )
 
 
-# The trees of the last few data sets: a sweep asks the same tree for every K
-# and every structure (building it costs O(n^2) for up to 2,000 rows).
-_TREES: dict = {}
-_TREES_KEPT = 4
-
-
 def _hierarchical_tree(X: np.ndarray) -> Tree:
-    """The hierarchical tree of X (n, d), built once per distinct data set."""
-    X = np.ascontiguousarray(X)
-    key = (X.shape, hashlib.blake2b(X.view(np.uint8), digest_size=16).digest())
-    tree = _TREES.get(key)
-    if tree is None:
-        tree = hierarchical_tree(X)
-        if len(_TREES) >= _TREES_KEPT:
-            _TREES.pop(next(iter(_TREES)))
-        _TREES[key] = tree
-    return tree
+    """The hierarchical tree of X (n, d), built once per data set (every K and
+    structure of a sweep starts from it)."""
+    return once_per_data("hierarchical tree", X, hierarchical_tree)
 
 
 def build_shared_start(X: np.ndarray, method: str) -> None:

@@ -18,9 +18,9 @@
  * triangular matrix, a cyclic Jacobi eigensolver (eigenvalues ascending, as
  * LAPACK's eigh) and a one-sided Jacobi SVD for the polar factor are written
  * here, for any d.  Work arrays are allocated once per call and freed on every
- * exit.  Build without -ffast-math and without contraction into fused
- * multiply-adds (-std=c99 turns GCC's contraction off): the answers must equal
- * the numpy path's to rounding.
+ * exit.  Built without -ffast-math and without contraction into fused
+ * multiply-adds (-ffp-contract=off, pyproject.toml): the answers must equal the
+ * numpy path's to rounding.
  *
  * Arrays are C-ordered float64: X (n, d), weights (K,), means (K, d),
  * covariances (K, d, d).  Part of the shared library engine.kernels._native
@@ -33,12 +33,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__GNUC__) || defined(__clang__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
 
 #define GMM_DONE 0
 #define GMM_GAVE_UP 1
@@ -71,6 +65,7 @@ typedef struct {
     double *constant; /* (K,) */
     double *log_prob; /* (K,) */
     double *diff;     /* (K, d) */
+    double *upper;    /* (K, d, d) inv(L_k)^T: the precision's upper Cholesky factor */
     /* M-step */
     double *safe;     /* (K,) */
     double *scatter;  /* (K, d, d) */
@@ -91,7 +86,7 @@ static int work_alloc(Work *work, int64_t d, int64_t K) {
     size_t total = 0;
     double *p;
     int i;
-    total += 5 * (size_t)K + 2 * Kd + 3 * Kdd; /* E-step */
+    total += 5 * (size_t)K + 2 * Kd + 4 * Kdd; /* E-step */
     total += (size_t)K + 4 * Kdd;              /* safe, scatter, out, w, vectors */
     total += 5 * Kd + 2 * (size_t)K + 5 * (size_t)d + 8 * dd;
     work->d = d;
@@ -109,6 +104,7 @@ static int work_alloc(Work *work, int64_t d, int64_t K) {
     TAKE(work->constant, (size_t)K);
     TAKE(work->log_prob, (size_t)K);
     TAKE(work->diff, Kd);
+    TAKE(work->upper, Kdd);
     TAKE(work->safe, (size_t)K);
     TAKE(work->scatter, Kdd);
     TAKE(work->out, Kdd);
@@ -444,13 +440,11 @@ static int all_finite(const double *a, int64_t size) {
 
 /* ------------------------------------------------------------------ E-step */
 
-/* The pass over the rows, for E-step below: X (n, d); d is a parameter so that
- * the copies made for small d (rows_d1 ... rows_d6) have their short loops
- * unrolled by the compiler (the same operations in the same order: the same
- * answers as the general copy).  1 when a distance is not finite. */
-static ALWAYS_INLINE int pass_over_rows(Work *work, int64_t n, const double *X,
-                                        const double *means, const int64_t d, double *total_out,
-                                        double *map_sum_out) {
+/* The scalar pass over the rows, for E-step below: X (n, d), for the d above
+ * estep.c's (its vectorised pass serves the others).  1 when a distance is not
+ * finite. */
+static int pass_over_rows(Work *work, int64_t n, const double *X, const double *means,
+                          const int64_t d, double *total_out, double *map_sum_out) {
     const int64_t K = work->K, dd = d * d;
     const double *inverse = work->inverse, *constant = work->constant;
     double *diff = work->diff, *log_prob = work->log_prob;
@@ -513,27 +507,38 @@ static ALWAYS_INLINE int pass_over_rows(Work *work, int64_t n, const double *X,
     return 0;
 }
 
-#define ROWS_FOR(D)                                                                          \
-    static int rows_d##D(Work *work, int64_t n, const double *X, const double *means,        \
-                         double *total, double *map_sum) {                                   \
-        return pass_over_rows(work, n, X, means, D, total, map_sum);                         \
-    }
-ROWS_FOR(1)
-ROWS_FOR(2)
-ROWS_FOR(3)
-ROWS_FOR(4)
-ROWS_FOR(5)
-ROWS_FOR(6)
-#undef ROWS_FOR
-
-static int rows_any_d(Work *work, int64_t n, const double *X, const double *means,
-                      double *total, double *map_sum) {
-    return pass_over_rows(work, n, X, means, work->d, total, map_sum);
-}
 
 /* One pass over X (n, d): fills resp_sum (K,), first (K, d) and second (K, d, d)
  * (about the current means), the total log-likelihood and sum_i log r_i,argmax.
  * 1 when a covariance is not positive definite or a number is not finite. */
+/* estep.c's pass: rows four at a time in vector types, its own vectorised exp. */
+int gmm_estep_max_features(void);
+int gmm_estep_pass(const double *X, int64_t start, int64_t stop, int64_t d, int64_t K, int kind,
+                   const double *means, const double *chol, const double *constant,
+                   double *resp_sum, double *first, double *second, double *totals,
+                   const int64_t *display, int64_t n_display, int16_t *labels,
+                   float *confidence);
+
+/* The pass by estep.c (d <= gmm_estep_max_features()): the same sums, the exp of
+ * every row-component vectorised (the scalar loops' floor).  Its statistics come
+ * with both triangles; 1 when it fails or the total is not finite. */
+static int vector_rows(Work *work, int64_t n, const double *X, const double *means,
+                       double *total_out, double *map_sum_out) {
+    const int64_t d = work->d, K = work->K, dd = d * d;
+    double totals[2];
+    int64_t k, a, b;
+    for (k = 0; k < K; k++) /* y_j = sum_{l <= j} (x_l - mu_l) U_lj with U = inv(L)^T */
+        for (a = 0; a < d; a++)
+            for (b = 0; b < d; b++)
+                work->upper[k * dd + a * d + b] = work->inverse[k * dd + b * d + a];
+    if (gmm_estep_pass(X, 0, n, d, K, 0, means, work->upper, work->constant, work->resp_sum,
+                       work->first, work->second, totals, NULL, 0, NULL, NULL) != 0)
+        return 1;
+    *total_out = totals[0];
+    *map_sum_out = totals[1];
+    return isfinite(totals[0]) ? 0 : 1;
+}
+
 static int e_step(Work *work, int64_t n, const double *X, const double *weights,
                   const double *means, const double *covariances, double *total_out,
                   double *map_sum_out) {
@@ -551,18 +556,12 @@ static int e_step(Work *work, int64_t n, const double *X, const double *weights,
         lower_inverse(L, work->inverse + k * dd, d);
         work->constant[k] = log(weights[k]) - 0.5 * work->log_det[k] - 0.5 * (double)d * LOG_2PI;
     }
+    if (d <= gmm_estep_max_features())
+        return vector_rows(work, n, X, means, total_out, map_sum_out);
     memset(work->resp_sum, 0, (size_t)K * sizeof(double));
     memset(work->first, 0, (size_t)(K * d) * sizeof(double));
     memset(second, 0, (size_t)(K * dd) * sizeof(double));
-    switch (d) {
-    case 1: failed = rows_d1(work, n, X, means, total_out, map_sum_out); break;
-    case 2: failed = rows_d2(work, n, X, means, total_out, map_sum_out); break;
-    case 3: failed = rows_d3(work, n, X, means, total_out, map_sum_out); break;
-    case 4: failed = rows_d4(work, n, X, means, total_out, map_sum_out); break;
-    case 5: failed = rows_d5(work, n, X, means, total_out, map_sum_out); break;
-    case 6: failed = rows_d6(work, n, X, means, total_out, map_sum_out); break;
-    default: failed = rows_any_d(work, n, X, means, total_out, map_sum_out);
-    }
+    failed = pass_over_rows(work, n, X, means, d, total_out, map_sum_out);
     if (failed)
         return 1;
     for (k = 0; k < K; k++)

@@ -1,4 +1,5 @@
-"""The E-step pass of many rows through the C kernel ``engine.kernels._estep``.
+"""The E-step pass of many rows through the C kernel ``estep.c`` (in the shared
+library of :mod:`engine.kernels.clib`).
 
 ``estep.c`` evaluates every component about its own mean (as
 :mod:`engine.kernels.direct` does), takes the log-sum-exp, and sums the
@@ -20,14 +21,11 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import importlib.machinery
 import itertools
-import os
-from pathlib import Path
 
 import numpy as np
 
-from engine.kernels.clib import DISABLE_VARIABLE
+from engine.kernels import clib
 from engine.kernels.threads import max_threads, run_on_threads
 
 __all__ = ["MAX_FEATURES", "available", "exp_nonpositive", "native_pass"]
@@ -49,26 +47,18 @@ _i64 = ctypes.c_int64
 @functools.lru_cache(maxsize=1)
 def _library():
     """The compiled kernel, or None where it was not built (or ``GMM_STUDIO_NO_NATIVE=1``)."""
-    if os.environ.get(DISABLE_VARIABLE, "") not in ("", "0"):
+    library = clib.library()
+    if library is None or not hasattr(library, "gmm_estep_pass"):
         return None
-    here = Path(__file__).resolve().parent
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = here / f"_estep{suffix}"
-        if path.exists():
-            try:
-                library = ctypes.CDLL(str(path))
-            except OSError:
-                return None
-            library.gmm_estep_pass.restype = ctypes.c_int
-            library.gmm_estep_pass.argtypes = [
-                _p, _i64, _i64, _i64, _i64, ctypes.c_int,
-                _p, _p, _p, _p, _p, _p, _p, _p, _i64, _p, _p,
-            ]
-            library.gmm_estep_max_features.restype = ctypes.c_int
-            library.gmm_exp_nonpositive.restype = None
-            library.gmm_exp_nonpositive.argtypes = [_p, _p, _i64]
-            return library
-    return None
+    library.gmm_estep_pass.restype = ctypes.c_int
+    library.gmm_estep_pass.argtypes = [
+        _p, _i64, _i64, _i64, _i64, ctypes.c_int,
+        _p, _p, _p, _p, _p, _p, _p, _p, _i64, _p, _p,
+    ]  # fmt: skip
+    library.gmm_estep_max_features.restype = ctypes.c_int
+    library.gmm_exp_nonpositive.restype = None
+    library.gmm_exp_nonpositive.argtypes = [_p, _p, _i64]
+    return library
 
 
 def available() -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.em.fitting import fit_iter, fit_to_end
 from engine.em.loop import FitError, FitSettings
+from engine.em.per_data import once_per_data
 from engine.model.covariance import structure_of
 from engine.model.mixture import Mixture
 
@@ -131,14 +132,9 @@ def _oblique_collapse_reason(full: np.ndarray, reg: float, X: np.ndarray) -> str
     full : ndarray of shape (K, d, d)
     X : ndarray of shape (n, d)
     """
-    if X.shape[0] < 2:
-        return ""  # no spread to collapse against (np.cov would divide by zero)
-    data_cov = np.atleast_2d(np.cov(X, rowvar=False))
-    eigvals, eigvecs = np.linalg.eigh(data_cov)
-    keep = eigvals > 1e-10 * max(eigvals.max(), np.finfo(float).tiny)
-    if not keep.any():
-        return ""  # the data are one point: no direction in which they vary
-    whitening = eigvecs[:, keep] / np.sqrt(eigvals[keep])  # (d, r)
+    whitening = once_per_data("principal whitening", X, _principal_whitening)
+    if whitening is None:
+        return ""
     identity = np.eye(full.shape[1])
     for k, cov in enumerate(full):
         reduced = whitening.T @ (cov - reg * identity) @ whitening
@@ -158,6 +154,21 @@ def _oblique_collapse_reason(full: np.ndarray, reg: float, X: np.ndarray) -> str
                 f"where the data take only {distinct} distinct values"
             )
     return ""
+
+
+def _principal_whitening(X: np.ndarray) -> np.ndarray | None:
+    """(d, r): the data's principal axes scaled to unit variance, the degenerate
+    ones left out; None when the data do not vary.  X : ndarray of shape (n, d)."""
+    if X.shape[0] < 2:
+        return None  # no spread to collapse against (np.cov would divide by zero)
+    data_cov = np.atleast_2d(np.cov(X, rowvar=False))
+    eigvals, eigvecs = np.linalg.eigh(data_cov)
+    keep = eigvals > 1e-10 * max(eigvals.max(), np.finfo(float).tiny)
+    if not keep.any():
+        return None  # the data are one point: no direction in which they vary
+    whitening = eigvecs[:, keep] / np.sqrt(eigvals[keep])
+    whitening.flags.writeable = False  # shared by every candidate of a sweep
+    return whitening
 
 
 class SweepCancelled(Exception):

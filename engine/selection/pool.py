@@ -57,6 +57,11 @@ from engine.selection.candidate import SweepCancelled, fit_candidate
 # server is warm (the GUI warms it at start-up), from MIN_COLD_PARALLEL_VALUES if not.
 MIN_PARALLEL_VALUES = 500
 MIN_COLD_PARALLEL_VALUES = 60_000
+# Forked workers start in milliseconds, but each job then costs ~1 ms of queues
+# and pickling, where a candidate of faithful (272 x 2) on the C loop takes
+# ~1.5 ms: forking pays from about 1,000 x 2 (faithful's 126 candidates: 0.19 s
+# in-process, 0.33 s CPU on two forked workers; 1,000 x 2: 0.57 s, 0.71 s).
+MIN_FORKED_VALUES = 2_000
 
 # How often the parent looks at ``should_stop`` while it waits for candidates.
 _POLL_SECONDS = 0.05
@@ -72,8 +77,10 @@ Job = tuple  # (n_components, covariance_type)
 
 def sweep_processes(n_samples: int, n_features: int, n_candidates: int) -> int:
     """How many processes a sweep of this size should use (1: stay in-process)."""
-    warm = _server_started or forks_workers()
-    smallest = MIN_PARALLEL_VALUES if warm else MIN_COLD_PARALLEL_VALUES
+    if forks_workers():
+        smallest = MIN_FORKED_VALUES
+    else:
+        smallest = MIN_PARALLEL_VALUES if _server_started else MIN_COLD_PARALLEL_VALUES
     if n_candidates < 2 or n_samples * n_features < smallest:
         return 1
     return max(1, min(available_cores(), n_candidates))

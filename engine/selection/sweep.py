@@ -63,9 +63,17 @@ class Selection:
         return cls(tuple(ordered), best, criterion, len(ordered) < n_expected)
 
 
-# ~100 EM iterations a candidate, ~0.2 ms saved per iteration by the compiled
-# loop: from about 20 candidates a sweep repays loading it (~0.6-1 s).
+# ~100 EM iterations a candidate, ~0.2 ms saved per iteration by numba's loop:
+# from about 20 candidates a sweep repays loading it (~0.6-1 s).  The C loop
+# loads in a millisecond and serves every sweep.
 COMPILED_MIN_CANDIDATES = 20
+
+
+def _compiled_pays(n_candidates: int) -> bool:
+    """Whether a sweep of this many candidates should run EM as one compiled call."""
+    from engine.em.compiled_loop import native_kernels
+
+    return n_candidates >= COMPILED_MIN_CANDIDATES or native_kernels() is not None
 
 
 def sweep_settings(settings: FitSettings | None = None) -> FitSettings:
@@ -132,7 +140,7 @@ def select_iter(
             return
         return
     n_candidates = len(set(covariance_types)) * len(set(n_components))
-    settings = replace(settings, compiled=n_candidates >= COMPILED_MIN_CANDIDATES)
+    settings = replace(settings, compiled=_compiled_pays(n_candidates))
     ks = sorted({int(k) for k in n_components})
     if not ks or ks[0] < 1:
         raise ValueError(f"the numbers of components must be >= 1; got {list(n_components)}")

@@ -6,6 +6,8 @@ import glob
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -103,15 +105,20 @@ def test_grid_order_sorts_by_type_then_k(X):
     ]
 
 
-def test_small_sweeps_spread_only_once_the_worker_server_runs():
-    import subprocess
-    import sys
+def _run_python(code: str) -> subprocess.CompletedProcess:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
 
-    # A fresh process: no server yet, so only a big sweep is worth starting one for.
+
+def test_small_sweeps_spread_only_once_the_worker_server_runs():
+    # A fresh process with Qt (the window): no server yet, so only a big sweep is
+    # worth starting one for.
     code = (
         "import os\n"
+        "import PySide6.QtCore\n"
         "from engine.selection import pool as p\n"
         "cores = min(36, len(os.sched_getaffinity(0)))\n"
+        "assert not p.forks_workers()\n"
         "assert p.sweep_processes(150, 4, 36) == 1, 'cold: iris stays here'\n"
         "assert p.sweep_processes(100_000, 3, 40) == cores\n"
         "p.warm_up()\n"
@@ -119,8 +126,20 @@ def test_small_sweeps_spread_only_once_the_worker_server_runs():
         "assert p.sweep_processes(10, 4, 36) == 1, 'tiny: stays here'\n"
         "assert p.sweep_processes(100_000, 3, 1) == 1, 'one candidate: nothing to spread'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+    result = _run_python(code)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_process_without_qt_forks_its_workers_from_a_thousand_rows():
+    code = (
+        "import os\n"
+        "from engine.selection import pool as p\n"
+        "cores = min(36, len(os.sched_getaffinity(0)))\n"
+        "assert p.forks_workers()\n"
+        "assert p.sweep_processes(1000, 2, 36) == cores, 'forked: 1,000 x 2 spreads'\n"
+        "assert p.sweep_processes(150, 4, 36) == 1, 'iris: quicker here than its queues'\n"
+    )
+    result = _run_python(code)
     assert result.returncode == 0, result.stderr
 
 

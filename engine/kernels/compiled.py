@@ -25,16 +25,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# Structure codes: the index in this tuple.  E and V (one feature) are EII and VII.
-CODES = (
-    "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
-    "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV",
-)  # fmt: skip
-_ALIASES = {"E": "EII", "V": "VII"}
-
-# Outcome codes of ``em_loop``.
-DONE = 0
-GAVE_UP = 1
+# The structure codes (E and V, one feature, are EII and VII) and the outcome
+# codes of ``em_loop``: one definition for the C loop and this one.
+from engine.kernels.native import CODES, DONE, GAVE_UP, structure_code  # noqa: F401
 
 _EMPTY_COMPONENT_MASS = 1e-3  # as engine.em.steps.EMPTY_COMPONENT_MASS
 _EXP_FLOOR = -708.0  # as engine.kernels.direct
@@ -45,11 +38,6 @@ _INNER_TOL = 1e-8  # as engine.model.msteps.DEFAULT_TOL
 _INNER_MAX_ITER = 100
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-
-
-def structure_code(name: str) -> int:
-    """The code of a structure given mclust's name (E, V, EII ... VVV)."""
-    return CODES.index(_ALIASES.get(name, name))
 
 
 # --------------------------------------------------------------------------- E-step

@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.kernels import clib
 
-# Structure codes: the index in this tuple (as compiled.CODES and emloop.c's enum).
+# Structure codes: the index in this tuple (emloop.c's enum; compiled.py imports them).
 CODES = (
     "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
     "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV",

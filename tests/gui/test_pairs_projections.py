@@ -36,7 +36,9 @@ def exact_outline(projection, mixture, k, radii):
 
 def test_pairs_view_draws_while_em_streams(qtbot, window):
     """Shown during a fit, its panels follow the streamed frames (a row per tick)."""
-    generate(qtbot, window, "random mixture", n=30_000, dim=4, k=3, sep=1.0, seed=7)
+    # Rows enough that EM streams for about a second (30,000 rows took a tick or two
+    # once the E-step pass was C; the panels then only saw the final model).
+    generate(qtbot, window, "random mixture", n=300_000, dim=4, k=3, sep=1.0, seed=7)
     window.plane_tabs.setCurrentWidget(window.pairs)
     qtbot.waitUntil(lambda: window.pairs.n_panels() == 16)
     pairs = window.pairs
@@ -48,7 +50,7 @@ def test_pairs_view_draws_while_em_streams(qtbot, window):
         original(r)
 
     pairs._draw_row = recording
-    fit(qtbot, window, k=3, tol=0.0, max_iter=150)
+    fit(qtbot, window, k=3, tol=0.0, max_iter=300)
     rows = {r for r, _ in seen}
     assert rows == {0, 1, 2, 3}
     mixture = window.model.mixture

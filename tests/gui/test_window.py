@@ -86,7 +86,9 @@ def test_closing_during_a_sweep_is_prompt_and_clean(qtbot, capfd):
     window = MainWindow()
     window.show()
     qtbot.waitExposed(window)
-    generate(qtbot, window, "random mixture", n=100_000, dim=3, k=4, sep=1.0, seed=3)
+    # Big enough that the sweep (screened on a sample, on the C loop) runs for
+    # seconds: 3 features and 100,000 rows took ~2 s, finished before the check.
+    generate(qtbot, window, "random mixture", n=200_000, dim=6, k=4, sep=1.0, seed=3)
     window.controls.setCurrentWidget(window.selection_panel)
     click(qtbot, window.selection_panel.run_button)
     qtbot.waitUntil(lambda: window.selection_panel.progress.value() >= 1, timeout=TIMEOUT_MS)

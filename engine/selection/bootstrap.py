@@ -55,8 +55,9 @@ from engine.selection.candidate import (
     degeneracy_reason,
     fit_candidate,
 )
-from engine.selection.pool import _context, results_as_completed
+from engine.selection.pool import results_as_completed
 from engine.selection.sweep import sweep_settings
+from engine.selection.worker_processes import worker_context
 
 MAX_COMPONENTS = 9  # mclust's default G = 1:9, tests 1 vs 2 ... 8 vs 9
 REPAIR_N_INIT_FACTOR = 3
@@ -230,7 +231,7 @@ def _replicate_job(mixture0, mixture1, n_samples, settings, entropy, b) -> tuple
 
 def _start_pool(n_processes: int, stack: ExitStack) -> ProcessPoolExecutor:
     """Workers from the sweep pool's forkserver; stopped and joined when ``stack`` closes."""
-    context = _context()
+    context = worker_context()
     stop_event = context.Event()
     pool = ProcessPoolExecutor(
         n_processes, mp_context=context, initializer=_init_worker, initargs=(stop_event,)

@@ -11,11 +11,8 @@ The data go to the workers through a read-only memory map of a temporary ``.npy`
 file rather than through a pipe: each worker maps the same pages, so a large
 data set is neither pickled nor held once per process.
 
-Workers start from the ``forkserver`` (``spawn`` where there is none): they do
-not inherit the parent's threads, locks or Qt state, which a plain ``fork`` of a
-GUI would.  A process with neither (the command line: no Qt, no other thread)
-forks its workers instead: they start in milliseconds with everything the parent
-has loaded, where a cold server costs about a second.
+How the workers start (forked, or from the worker server) and what runs in
+them is :mod:`engine.selection.worker_processes`.
 
 Each sweep starts its own workers and stops them at its end, unless the caller
 keeps a set of workers between sweeps (:func:`keep_workers`, what the window
@@ -33,8 +30,6 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-import signal
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -46,9 +41,20 @@ from dataclasses import replace
 import numpy as np
 
 from engine.em.loop import FitSettings
-from engine.kernels.threads import available_cores, single_threaded
+from engine.kernels.threads import available_cores
 from engine.model.covariance import structure_of
 from engine.selection.candidate import SweepCancelled, fit_candidate
+from engine.selection.worker_processes import (
+    Job,
+    fit_job,
+    fit_kept_job,
+    forks_workers,
+    init_kept_worker,
+    init_worker,
+    server_context,
+    server_started,
+    worker_context,
+)
 
 # Measured on 2 cores, K=1..9 or 1..10 x 4 types: once the worker server runs,
 # two processes pay from tiny data on (iris, 600 values: 1.4 s -> 0.9 s; 5,000 x 3:
@@ -72,15 +78,13 @@ _POLL_SECONDS = 0.05
 # beyond the executor's own queue stay cancellable, so a stop is as prompt.
 IN_FLIGHT_PER_PROCESS = 8
 
-Job = tuple  # (n_components, covariance_type)
-
 
 def sweep_processes(n_samples: int, n_features: int, n_candidates: int) -> int:
     """How many processes a sweep of this size should use (1: stay in-process)."""
     if forks_workers():
         smallest = MIN_FORKED_VALUES
     else:
-        smallest = MIN_PARALLEL_VALUES if _server_started else MIN_COLD_PARALLEL_VALUES
+        smallest = MIN_PARALLEL_VALUES if server_started() else MIN_COLD_PARALLEL_VALUES
     if n_candidates < 2 or n_samples * n_features < smallest:
         return 1
     return max(1, min(available_cores(), n_candidates))
@@ -100,77 +104,6 @@ def costliest_first(jobs: Sequence[Job]) -> list:
     return sorted(jobs, key=cost, reverse=True)
 
 
-# Imported once by the forkserver, so that each worker it forks starts with them
-# loaded (a worker then starts in milliseconds instead of importing for a second).
-# engine.selection.worker_signals makes the workers ignore Ctrl+C (the parent stops them).
-_PRELOAD = [
-    "engine.selection.worker_signals",
-    "engine.selection.pool",
-    "engine.em.starts",
-    "engine.em.compiled_preload",
-    "threadpoolctl",
-]
-
-
-_server_started = False
-
-
-def forks_workers() -> bool:
-    """Whether workers are forked from this process (safe: no Qt, no other thread).
-
-    A fork copies one thread; a lock another thread held stays locked in the
-    child, and Qt's state does not survive a fork.  A process that never
-    imported Qt and runs one Python thread (the command line) has neither.
-    """
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and "PySide6.QtCore" not in sys.modules
-        and threading.active_count() == 1
-    )
-
-
-def _context():
-    if forks_workers():
-        return multiprocessing.get_context("fork")
-    return _server_context()
-
-
-def _server_context():
-    """The worker server's context (``spawn`` where there is no forkserver)."""
-    global _server_started
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")  # every worker imports afresh
-    _server_started = True  # from now on workers start in milliseconds
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)  # no effect once the server runs
-    _ensure_server_running()
-    return context
-
-
-def _ensure_server_running() -> None:
-    """Start the worker server (if it is not running) deaf to Ctrl+C.
-
-    A terminal's Ctrl+C goes to the whole process group.  A server still
-    importing died of it (a traceback, and the sweep failed with "unexpected
-    EOF"), and a worker starting printed a traceback.  An ignored signal stays
-    ignored across exec, and Python leaves an ignored SIGINT alone at start-up,
-    so the server is started with SIGINT ignored (for the milliseconds of its
-    fork and exec; only the main thread may change a handler) and its workers
-    inherit that; ``worker_signals``, which it preloads, covers a server started
-    from another thread.  The parent stops the workers itself.
-    """
-    from multiprocessing import forkserver
-
-    if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def warm_up(keep: bool = False) -> None:
     """Start the worker server now, in the background, so the first sweep need not wait.
 
@@ -180,7 +113,7 @@ def warm_up(keep: bool = False) -> None:
     sweeps will share (:func:`keep_workers`).
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
-        _context()
+        worker_context()
         if keep:
             keep_workers()
 
@@ -194,11 +127,11 @@ class _KeptWorkers:
     def __init__(self, n_processes: int):
         # From the server even in a process that could fork: these workers outlive
         # the sweep, and later forks would copy whatever threads run by then.
-        context = _server_context()
+        context = server_context()
         self.n_processes = n_processes
         self.stop_event = context.Event()
         self.executor = ProcessPoolExecutor(
-            n_processes, mp_context=context, initializer=_init_kept_worker,
+            n_processes, mp_context=context, initializer=init_kept_worker,
             initargs=(self.stop_event,),
         )
         self.busy = False  # a sweep holds them
@@ -285,72 +218,6 @@ def _give_back(kept: _KeptWorkers, broken: bool) -> None:
             _replace_kept(None)
     if drop:
         kept.shutdown()
-
-
-# --------------------------------------------------------------------------- worker side
-
-_WORKER: dict = {}
-
-
-def _init_worker(data_path: str, settings: FitSettings, data_variance, stop_event) -> None:
-    """Map the data and hold this process's BLAS/OpenMP to one thread (one core each)."""
-    # Without a forkserver (spawn), as early as a worker can: Ctrl+C is the parent's.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from threadpoolctl import threadpool_limits
-
-    _WORKER["limits"] = threadpool_limits(limits=1)
-    # A plain ndarray view of the shared pages: the data are in memory here, and a
-    # np.memmap would take the out-of-core path (engine.em.rows.MappedRows).
-    _WORKER["X"] = np.asarray(np.load(data_path, mmap_mode="r"))
-    _WORKER["settings"] = settings
-    _WORKER["variance"] = data_variance
-    _WORKER["stop"] = stop_event
-
-
-def _init_kept_worker(stop_event) -> None:
-    """As :func:`_init_worker`, for a worker that serves many sweeps (each job names
-    its data and settings)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from threadpoolctl import threadpool_limits
-
-    _WORKER["limits"] = threadpool_limits(limits=1)
-    _WORKER["stop"] = stop_event
-
-
-# A kept worker keeps the sweep's data mapped between its jobs up to this size
-# (np.load parses the header each time: ~3 % of a small sweep's CPU); larger data
-# are mapped per job, so that an idle worker holds no finished sweep's pages.
-_KEEP_MAPPED_BYTES = 8 << 20
-
-
-def _sweep_data(data_path: str) -> np.ndarray:
-    """X (n, d) of the sweep whose shared copy is ``data_path``."""
-    if _WORKER.get("path") == data_path:
-        return _WORKER["X"]
-    _WORKER.pop("path", None)
-    _WORKER.pop("X", None)
-    X = np.asarray(np.load(data_path, mmap_mode="r"))
-    if X.nbytes <= _KEEP_MAPPED_BYTES:
-        _WORKER["path"], _WORKER["X"] = data_path, X
-    return X
-
-
-def _fit_kept_job(job: Job, data_path: str, settings: FitSettings, data_variance):
-    """One candidate on a kept worker."""
-    n_components, cov_type = job
-    X = _sweep_data(data_path)
-    settings = replace(settings, covariance_type=cov_type).validate()
-    with single_threaded():
-        return fit_candidate(X, n_components, settings, data_variance, _WORKER["stop"].is_set)
-
-
-def _fit_job(job: Job):
-    n_components, cov_type = job
-    settings = replace(_WORKER["settings"], covariance_type=cov_type).validate()
-    with single_threaded():
-        return fit_candidate(
-            _WORKER["X"], n_components, settings, _WORKER["variance"], _WORKER["stop"].is_set
-        )
 
 
 # --------------------------------------------------------------------------- parent side
@@ -472,7 +339,7 @@ def _fit_on_kept(kept: _KeptWorkers, X, remaining: list, settings, data_variance
         stack.callback(kept.stop_event.clear)
         stack.callback(lambda: wait(in_flight))
         stack.callback(kept.stop_event.set)
-        fit = functools.partial(_fit_kept_job, data_path=data_path, settings=settings,
+        fit = functools.partial(fit_kept_job, data_path=data_path, settings=settings,
                                 data_variance=data_variance)
         results = results_as_completed(kept.executor, fit, list(remaining), n_processes,
                                        should_stop, in_flight)
@@ -486,21 +353,21 @@ def _fit_on_kept(kept: _KeptWorkers, X, remaining: list, settings, data_variance
 def _fit_on_own(X, remaining: list, settings, data_variance, n_processes: int,
                 should_stop) -> Iterator:
     """The jobs on workers started for this sweep alone; ``remaining`` loses each job done."""
-    context = _context()
+    context = worker_context()
     stop_event = context.Event()
     with ExitStack() as stack:
         data_path = _write_shared_data(X, stack)
         pool = ProcessPoolExecutor(
             n_processes,
             mp_context=context,
-            initializer=_init_worker,
+            initializer=init_worker,
             initargs=(data_path, settings, data_variance, stop_event),
         )
         # On any exit (done, cancelled, closed early): stop the workers, then wait for them.
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         stack.callback(stop_event.set)
         for job, candidate in results_as_completed(
-            pool, _fit_job, list(remaining), n_processes, should_stop
+            pool, fit_job, list(remaining), n_processes, should_stop
         ):
             remaining.remove(job)
             yield candidate

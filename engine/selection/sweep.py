@@ -25,8 +25,9 @@ from engine.selection.candidate import (
     check_criterion,
     fit_candidate,
 )
-from engine.selection.pool import fit_in_processes, forks_workers, sweep_processes
+from engine.selection.pool import fit_in_processes, sweep_processes
 from engine.selection.screening import SCREEN_FROM_ROWS, refine_contenders, screened_sweep
+from engine.selection.worker_processes import forks_workers
 
 # The sweep's start, measured (bench/real_data.py and the README): mclust's
 # hierarchical tree, one start per candidate, reached mclust's BIC or a better

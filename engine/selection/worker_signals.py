@@ -1,4 +1,4 @@
-"""Imported by the sweep's worker server only (``pool._PRELOAD``): Ctrl+C is the
+"""Imported by the sweep's worker server only (``worker_processes.PRELOAD``): Ctrl+C is the
 parent's to handle.
 
 A terminal's Ctrl+C sends SIGINT to the whole foreground process group, the
